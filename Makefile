@@ -1,0 +1,36 @@
+# Two commands: `make book` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# nbgrader runs the `alembic` executable and jupyter kernels from the venv: keep its bin first.
+export PATH := $(abspath $(BIN)):$(PATH)
+# Keep the build and the tests off the network and quiet.
+export MPLBACKEND := Agg
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: book test venv clean assets release
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m ipykernel install --prefix $(abspath $(VENV)) --name python3 >/dev/null
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Build the HTML book into _build/html, executing every chapter (cached in _build/.jupyter_cache).
+book: venv
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+# Run the whole test suite (unit tests, nbgrader round trips, book build, browser check).
+test: venv
+	$(BIN)/python -m pytest
+
+# Regenerate the student release exercises/<id>/ from solutions/<id>/ (instructors).
+release: venv
+	cd $(CURDIR) && for d in solutions/*/; do $(BIN)/nbgrader generate_assignment "$$(basename $$d)" --force; done
+
+clean:
+	rm -rf _build gradebook.db submitted autograded feedback

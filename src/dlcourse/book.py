@@ -1,0 +1,62 @@
+"""Helpers the book's chapters use: show the package's own code, and size long runs.
+
+The book never pastes a copy of a reference function: it shows the source of the function the
+package really runs (``show_source``), so book and package cannot drift apart.
+
+``SCALE`` is the one setting long trainings take their size from. It defaults to 1 (sized for a
+2-core CPU so the whole book builds in minutes); a reader with a GPU can set the environment
+variable ``DLCOURSE_SCALE`` (e.g. ``DLCOURSE_SCALE=10``) before starting Jupyter to train longer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+
+def _read_scale() -> float:
+    raw = os.environ.get("DLCOURSE_SCALE", "1")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"The 'DLCOURSE_SCALE' environment variable must be a positive number. Got {raw!r} instead."
+        ) from None
+    if not value > 0:
+        raise ValueError(
+            f"The 'DLCOURSE_SCALE' environment variable must be a positive number. Got {raw!r} instead.")
+    return value
+
+
+SCALE: float = _read_scale()
+
+
+def scaled(n: int, minimum: int = 1) -> int:
+    """Return ``n`` multiplied by :data:`SCALE` (at least ``minimum``), for epochs or sample counts.
+
+    >>> scaled(3) >= 1
+    True
+    """
+    return max(minimum, int(round(n * SCALE)))
+
+
+def source(obj: Any) -> str:
+    """Return the source code of a function or class of the package, as a string."""
+    try:
+        return inspect.getsource(obj)
+    except (TypeError, OSError) as err:
+        raise TypeError(
+            f"The 'obj' parameter of source must be a Python function, class or module. "
+            f"Got {obj!r} instead ({err})."
+        ) from None
+
+
+def show_source(*objs: Any):
+    """Display the source of one or more package objects, syntax-highlighted, in a notebook.
+
+    Returns an ``IPython.display.Code`` object (rendered by Jupyter and by the book).
+    """
+    from IPython.display import Code
+
+    return Code("\n\n".join(source(o) for o in objs), language="python")

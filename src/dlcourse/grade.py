@@ -1,0 +1,395 @@
+"""The instructor's grading loop, from Moodle's submissions zip to a grade CSV.
+
+``dlcourse-grade <id> --moodle-zip FILE`` (or ``python -m dlcourse.grade``), run from the
+course root (the folder of ``nbgrader_config.py``), does in order:
+
+1. put the zip into ``downloaded/<id>/archive/`` and run ``nbgrader zip_collect`` (the Moodle
+   file-name pattern is :data:`MOODLE_FILE_REGEXP`); a submission holding a single notebook
+   under another name is renamed to the released name;
+2. ``nbgrader autograde <id> --student <sid>`` once per student, in its own process group with
+   a wall-time limit, so that a notebook that kills its kernel or never finishes is reported
+   as such while the others are still graded (the per-cell limit is ``Execute.timeout``);
+3. ``nbgrader generate_feedback`` (configured in ``nbgrader_config.py`` to drop hidden tests
+   and the tracebacks that quote them);
+4. ``grades/<id>-moodle.csv``, a Moodle "offline grading worksheet" (columns ``Identifier``
+   = "Participant <id>", ``Full name``, ``Grade``, ``Maximum grade``, ``Last modified
+   (grade)``, ``Feedback comments``, plus ``Grading status`` which Moodle ignores),
+   ``grades/<id>-feedback.zip`` (the HTML feedback named for Moodle's "upload multiple
+   feedback files in a zip") and ``grades/<id>-nbgrader.csv`` (``nbgrader export``).
+
+After manual grading of the written answers (formgrader), ``dlcourse-grade <id>
+--report-only`` rebuilds the feedback and the CSV files from the gradebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from nbconvert.preprocessors import Preprocessor
+
+__all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_names",
+           "grade_assignment", "main"]
+
+#: File names of Moodle's "Download all submissions" zip, flat or in per-student folders:
+#: "Ada Lovelace_12345_assignsubmission_file_tp01-perceptron.ipynb" or
+#: "Ada Lovelace_12345_assignsubmission_file/tp01-perceptron.ipynb". nbgrader matches it
+#: against the whole path of the extracted file.
+MOODLE_FILE_REGEXP = (r"^(?:.*/)?(?P<full_name>[^/]+?)_(?P<student_id>\d+)"
+                      r"_assignsubmission_file(?:_|/(?:.*/)?)(?P<file_id>[^/]+)$")
+
+MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade",
+                  "Last modified (grade)", "Feedback comments", "Grading status"]
+
+
+class StripTracebacks(Preprocessor):
+    """Feedback preprocessor: keep only "ExceptionName: message" of errors in test cells.
+
+    IPython tracebacks quote the source lines of the cell, i.e. the hidden tests; the
+    French message of :mod:`dlcourse.grading` is all a student needs.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: "
+                                           f"{output.get('evalue', '')}"]
+        return cell, resources
+
+
+@dataclass
+class StudentResult:
+    """What happened to one submission."""
+
+    student_id: str
+    full_name: str = ""
+    status: str = "ok"          # ok | kernel died | did not finish | autograde failed
+    score: float | None = None
+    max_score: float | None = None
+    needs_manual: bool = False
+    cells: list[tuple[str, float | None, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def moodle_names(zip_path: str | os.PathLike) -> dict[str, str]:
+    """Participant number → full name, read from the file names of a Moodle zip."""
+    names = {}
+    with zipfile.ZipFile(zip_path) as archive:
+        for entry in archive.namelist():
+            match = re.match(MOODLE_FILE_REGEXP, entry)
+            if match:
+                names[match["student_id"]] = match["full_name"]
+    return names
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # nbgrader runs the `alembic` executable and jupyter kernels: this interpreter's bin first.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def _nbgrader(course: Path, *args: str, timeout: float | None = None,
+              log: Path | None = None) -> tuple[int | None, str]:
+    """Run one nbgrader command from the course root; rc is None after a timeout."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    proc = subprocess.Popen(cmd, cwd=course, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        rc: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and the kernel it started
+        out, _ = proc.communicate()
+        rc = None
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(cmd)}\n{out}", encoding="utf-8")
+    return rc, out
+
+
+def _notebooks(course: Path, assignment: str) -> list[str]:
+    release = course / "exercises" / assignment
+    return sorted(p.name for p in release.glob("*.ipynb"))
+
+
+def _ensure_in_gradebook(course: Path, assignment: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db = course / "gradebook.db"
+    if db.exists():
+        with Gradebook(f"sqlite:///{db}") as gb:
+            try:
+                gb.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
+    print(f"'{assignment}' is not in the gradebook: running nbgrader generate_assignment.")
+    rc, out = _nbgrader(course, "generate_assignment", assignment, "--force")
+    if rc != 0:
+        raise SystemExit(f"error: nbgrader generate_assignment {assignment} failed:\n{out}")
+
+
+def _collect(course: Path, assignment: str, zip_path: Path) -> list[str]:
+    """Moodle zip → submitted/<sid>/<assignment>/; returns the participant numbers."""
+    base = course / "downloaded" / assignment
+    for step in ("archive", "extracted"):
+        shutil.rmtree(base / step, ignore_errors=True)
+    (base / "archive").mkdir(parents=True)
+    shutil.copy(zip_path, base / "archive" / zip_path.name)
+    rc, out = _nbgrader(course, "zip_collect", assignment, "--force",
+                        log=base / "logs" / "zip_collect.log")
+    if rc != 0:
+        raise SystemExit(f"error: nbgrader zip_collect failed (log in {base / 'logs'}):\n{out}")
+    students = sorted(moodle_names(zip_path))
+    expected = _notebooks(course, assignment)
+    for sid in students:
+        folder = course / "submitted" / sid / assignment
+        found = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+        if len(expected) == 1 and expected[0] not in found and len(found) == 1:
+            (folder / found[0]).rename(folder / expected[0])
+            print(f"  {sid}: notebook '{found[0]}' renamed to '{expected[0]}'.")
+    return students
+
+
+def _autograde(course: Path, assignment: str, sid: str, cell_timeout: int,
+               student_timeout: float) -> StudentResult:
+    result = StudentResult(sid)
+    folder = course / "submitted" / sid / assignment
+    if not folder.is_dir() or not any(folder.glob("*.ipynb")):
+        result.status = "no notebook"
+        result.notes.append("Aucun notebook (.ipynb) trouvé dans le dépôt.")
+        return result
+    log = course / "downloaded" / assignment / "logs" / f"autograde-{sid}.log"
+    rc, out = _nbgrader(course, "autograde", assignment, "--student", sid, "--force",
+                        f"--Execute.timeout={cell_timeout}", timeout=student_timeout, log=log)
+    if rc is None:
+        result.status = "did not finish"
+        result.notes.append(f"La correction automatique n'a pas terminé en {student_timeout:g} s "
+                            f"(boucle infinie ?) : votre notebook sera corrigé à la main.")
+    elif "DeadKernelError" in out or "Kernel died" in out:
+        result.status = "kernel died"
+        result.notes.append("Le noyau Python s'est arrêté pendant l'exécution de votre notebook "
+                            "(plantage, mémoire épuisée ou appel à exit) : il sera corrigé à la "
+                            "main.")
+    elif rc != 0:
+        result.status = "autograde failed"
+        result.notes.append("La correction automatique a échoué : votre notebook sera corrigé "
+                            "à la main.")
+    if result.status != "ok":
+        shutil.rmtree(course / "autograded" / sid / assignment, ignore_errors=True)
+    return result
+
+
+def _timed_out_cells(course: Path, assignment: str, sid: str) -> list[str]:
+    import nbformat
+
+    cells = []
+    for path in sorted((course / "autograded" / sid / assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and \
+                        output.get("ename") == "CellTimeoutError":
+                    cells.append(cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
+    return cells
+
+
+def _fill_scores(course: Path, assignment: str, result: StudentResult) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        try:
+            sub = gb.find_submission(assignment, result.student_id)
+        except MissingEntry:
+            result.status = "autograde failed" if result.status == "ok" else result.status
+            return
+        result.score, result.max_score = float(sub.score), float(sub.max_score)
+        result.needs_manual = bool(sub.needs_manual_grade)
+        for nb in sub.notebooks:
+            for grade in sorted(nb.grades, key=lambda g: g.name):
+                auto_or_manual = grade.manual_score if grade.manual_score is not None \
+                    else grade.auto_score
+                result.cells.append((grade.name, None if auto_or_manual is None
+                                     else float(auto_or_manual), float(grade.max_score)))
+
+
+def _max_points(course: Path, assignment: str) -> float:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return float(gb.find_assignment(assignment).max_score)
+
+
+def _fmt_points(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _comment(r: StudentResult) -> str:
+    parts = list(r.notes)
+    if r.score is not None:
+        detail = ", ".join(f"{name} {'à corriger' if s is None else _fmt_points(s)}/"
+                           f"{_fmt_points(m)}" for name, s, m in r.cells)
+        parts.insert(0, f"Note : {_fmt_points(r.score)}/{_fmt_points(r.max_score or 0)} points"
+                        f" ({detail}).")
+        if r.needs_manual:
+            parts.append("Les réponses rédigées restent à corriger à la main.")
+        parts.append("Le détail des tests est dans le fichier de retour (HTML).")
+    return " ".join(parts)
+
+
+def _write_moodle_csv(path: Path, results: Sequence[StudentResult], max_points: float,
+                      scale: float | None) -> None:
+    now = _dt.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(MOODLE_COLUMNS)
+        maximum = scale if scale is not None else max_points
+        for r in results:
+            grade = ""
+            if r.status == "ok" and r.score is not None:
+                grade = _fmt_points(r.score * maximum / max_points if max_points else 0.0)
+            status = r.status + ("; manual grading pending" if r.needs_manual else "")
+            # An empty grade leaves Moodle's grade untouched: failures are graded by hand.
+            writer.writerow([f"Participant {r.student_id}", r.full_name, grade,
+                             _fmt_points(maximum), now if grade else "", _comment(r), status])
+
+
+def _write_feedback_zip(course: Path, assignment: str, path: Path,
+                        results: Sequence[StudentResult]) -> int:
+    count = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for r in results:
+            for html in sorted((course / "feedback" / r.student_id / assignment).glob("*.html")):
+                prefix = f"{r.full_name or r.student_id}_{r.student_id}_assignsubmission_file_"
+                archive.write(html, prefix + html.name)
+                count += 1
+    return count
+
+
+def grade_assignment(course: str | os.PathLike, assignment: str,
+                     moodle_zip: str | os.PathLike | None = None, *, cell_timeout: int = 60,
+                     student_timeout: float = 600.0, scale: float | None = None,
+                     report_only: bool = False) -> list[StudentResult]:
+    """Run the whole loop (see the module docstring); return one result per student."""
+    course = Path(course).resolve()
+    if not (course / "nbgrader_config.py").is_file():
+        raise SystemExit(f"error: no nbgrader_config.py in {course}; run from the course root "
+                         f"or give --course-dir.")
+    if not (course / "exercises" / assignment).is_dir():
+        raise SystemExit(f"error: exercises/{assignment} does not exist in {course}; release "
+                         f"it first with: nbgrader generate_assignment {assignment} --force")
+    _ensure_in_gradebook(course, assignment)
+    names: dict[str, str] = {}
+    statuses: dict[str, StudentResult] = {}
+    status_file = course / "downloaded" / assignment / "status.csv"
+    if report_only:
+        if status_file.exists():
+            with open(status_file, encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    statuses[row["student_id"]] = StudentResult(
+                        row["student_id"], row["full_name"], row["status"],
+                        notes=[n for n in row["notes"].split("\n") if n])
+        students = sorted(statuses)
+    else:
+        if moodle_zip is None:
+            raise SystemExit("error: give --moodle-zip FILE (or --report-only).")
+        zip_path = Path(moodle_zip).resolve()
+        if not zipfile.is_zipfile(zip_path):
+            raise SystemExit(f"error: {zip_path} is not a zip file.")
+        names = moodle_names(zip_path)
+        print(f"Collecting {len(names)} submission(s) from {zip_path.name}...")
+        students = _collect(course, assignment, zip_path)
+        for i, sid in enumerate(students, 1):
+            print(f"[{i}/{len(students)}] autograding {sid} ({names.get(sid, '')})...",
+                  flush=True)
+            statuses[sid] = _autograde(course, assignment, sid, cell_timeout, student_timeout)
+            statuses[sid].full_name = names.get(sid, "")
+        status_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(status_file, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["student_id", "full_name", "status", "notes"])
+            for r in statuses.values():
+                writer.writerow([r.student_id, r.full_name, r.status, "\n".join(r.notes)])
+    graded = [sid for sid in students if statuses[sid].status == "ok"]
+    if graded:
+        _nbgrader(course, "generate_feedback", assignment, "--force",
+                  log=course / "downloaded" / assignment / "logs" / "generate_feedback.log")
+    max_points = _max_points(course, assignment)
+    results = []
+    for sid in students:
+        r = statuses[sid]
+        if r.status == "ok":
+            _fill_scores(course, assignment, r)
+            slow = _timed_out_cells(course, assignment, sid)
+            if slow:
+                r.notes.append("Cellule(s) arrêtée(s) faute de terminer à temps : "
+                               + ", ".join(slow) + ".")
+        results.append(r)
+    out = course / "grades"
+    out.mkdir(exist_ok=True)
+    _write_moodle_csv(out / f"{assignment}-moodle.csv", results, max_points, scale)
+    n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
+    _nbgrader(course, "export", f"--to={out / f'{assignment}-nbgrader.csv'}",
+              f"--assignment=['{assignment}']",
+              log=course / "downloaded" / assignment / "logs" / "export.log")
+    print(f"\n{'student':>10}  {'score':>9}  status  name")
+    for r in results:
+        score = "-" if r.score is None else f"{_fmt_points(r.score)}/{_fmt_points(r.max_score)}"
+        extra = "; manual grading pending" if r.needs_manual else ""
+        print(f"{r.student_id:>10}  {score:>9}  {r.status}{extra}  {r.full_name}")
+    problems = [r for r in results if r.status != "ok"]
+    print(f"\nMoodle worksheet: {out / f'{assignment}-moodle.csv'}")
+    print(f"Feedback files ({n_html} HTML): {out / f'{assignment}-feedback.zip'}")
+    print(f"nbgrader export: {out / f'{assignment}-nbgrader.csv'}")
+    if problems:
+        print(f"{len(problems)} submission(s) need manual grading (empty Grade in the CSV): "
+              + ", ".join(f"{r.student_id} ({r.status})" for r in problems))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point of ``dlcourse-grade``."""
+    parser = argparse.ArgumentParser(
+        prog="dlcourse-grade",
+        description="Grade one assignment from Moodle's 'Download all submissions' zip: "
+                    "nbgrader zip_collect, autograde, generate_feedback, then a grade CSV "
+                    "for Moodle's offline grading worksheet import.")
+    parser.add_argument("assignment", help="assignment id, e.g. tp01-perceptron")
+    parser.add_argument("--moodle-zip", metavar="FILE", help="the zip downloaded from Moodle")
+    parser.add_argument("--report-only", action="store_true",
+                        help="skip collection and autograding; rebuild feedback and CSV files "
+                             "from the gradebook (after manual grading)")
+    parser.add_argument("--course-dir", default=".", metavar="DIR",
+                        help="course root, the folder of nbgrader_config.py (default: .)")
+    parser.add_argument("--cell-timeout", type=int, default=60, metavar="S",
+                        help="time limit of one notebook cell, in seconds (default: 60)")
+    parser.add_argument("--student-timeout", type=float, default=600.0, metavar="S",
+                        help="time limit of one student's whole notebook (default: 600)")
+    parser.add_argument("--scale", type=float, default=None, metavar="MAX",
+                        help="rescale grades to this maximum (e.g. 20); default: raw points")
+    args = parser.parse_args(argv)
+    grade_assignment(args.course_dir, args.assignment, args.moodle_zip,
+                     cell_timeout=args.cell_timeout, student_timeout=args.student_timeout,
+                     scale=args.scale, report_only=args.report_only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,657 @@
+"""What the hidden tests of the assignments call: compare a student's function with the
+reference on many seeded cases, and refuse shortcuts.
+
+Every message a student reads is French; nothing is ever written to stderr (nbgrader
+gives 0 to a test cell that writes to stderr).
+
+Three tools:
+
+* :func:`check_function` runs a student function and the reference on a list of
+  :class:`Case` (hand-written edge cases plus :func:`random_cases` from a seeded
+  generator) and raises ``AssertionError`` naming the first failing case, the inputs,
+  expected vs obtained values and where the largest difference is. Results are
+  converted to plain float64 arrays by :func:`as_plain_array` before any comparison,
+  after their type and shape are checked, so an object whose ``__eq__`` always answers
+  ``True`` cannot pass.
+* :func:`forbidden` is the shortcut guard: while it is active, calling the reference
+  package or a listed library function (``torch.nn.functional.conv2d``, ``torch.optim``
+  …) is recorded, whatever alias was used to reach it; on exit the guard fails with
+  "l'exercice consiste à l'écrire vous-même". It relies on :func:`sys.setprofile`:
+  ``'call'`` events give the code object of every Python function called, ``'c_call'``
+  events the object of every builtin called.
+* :func:`call_student` runs one student call under the guard, with a time limit,
+  warnings and stderr silenced, and turns any exception into a French message.
+
+Example
+-------
+>>> import numpy as np
+>>> def ref(x):
+...     return 2 * x
+>>> def student(x):
+...     return x + x
+>>> cases = [case(np.zeros(3), label="zéros")] + random_cases(
+...     lambda rng: (rng.standard_normal(4),), n=5, seed=0)
+>>> check_function(student, ref, cases, name="double")
+6
+>>> check_function(lambda x: 3 * x, ref, cases, name="double")
+Traceback (most recent call last):
+...
+AssertionError: La fonction « double » ne donne pas le résultat attendu (cas 2 sur 6 : aléatoire n°1)...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import importlib.util
+import io
+import os
+import signal
+import sys
+import threading
+import types
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Case", "case", "random_cases", "random_conv_case", "as_plain_array", "compare",
+    "check_function", "check_value", "call_student", "forbidden", "ShortcutError",
+    "REFERENCE_MODULES",
+]
+
+#: Modules of the package that hold reference solutions: forbidden by default while a
+#: student function runs (the data loaders, the book helpers and this module are not).
+REFERENCE_MODULES = (
+    "dlcourse.perceptron", "dlcourse.mlp", "dlcourse.activations", "dlcourse.losses",
+    "dlcourse.gradcheck", "dlcourse.conv", "dlcourse.pooling", "dlcourse.optim",
+    "dlcourse.layers", "dlcourse.attention", "dlcourse.models", "dlcourse.train",
+)
+
+_SMALL = 24  # arrays with at most this many entries are printed in full
+
+
+class ShortcutError(AssertionError):
+    """A student function called a forbidden function (the reference or a library op)."""
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm inside a student call; a BaseException so that a student's
+    ``except Exception`` cannot swallow it."""
+
+
+# ----------------------------------------------------------------------------- cases
+@dataclass
+class Case:
+    """One call: positional and keyword arguments, and a label shown in messages."""
+
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""
+
+
+def case(*args: Any, label: str = "", **kwargs: Any) -> Case:
+    """Build a :class:`Case`: ``case(w, X, label="poids nuls")``."""
+    return Case(tuple(args), dict(kwargs), label)
+
+
+def random_cases(make: Callable[[np.random.Generator], Any], n: int, seed: int = 0,
+                 label: str = "aléatoire") -> list[Case]:
+    """``n`` reproducible cases drawn by ``make(rng)``.
+
+    Parameters
+    ----------
+    make : callable
+        ``make(rng)`` returns a :class:`Case`, a tuple of positional arguments or a dict of
+        keyword arguments. ``rng`` is a :class:`numpy.random.Generator`.
+    n : int
+        Number of cases.
+    seed : int, default 0
+        The same seed gives the same cases on every machine.
+    label : str
+        Prefix of the labels ("aléatoire n°1", …).
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(1, n + 1):
+        made = make(rng)
+        if isinstance(made, Case):
+            made.label = made.label or f"{label} n°{i}"
+        elif isinstance(made, dict):
+            made = Case((), made, f"{label} n°{i}")
+        else:
+            made = Case(tuple(made), {}, f"{label} n°{i}")
+        out.append(made)
+    return out
+
+
+def random_conv_case(rng: np.random.Generator, max_n: int = 3, max_c: int = 3, max_f: int = 4,
+                     max_hw: int = 9, max_k: int = 4, max_stride: int = 3,
+                     max_padding: int = 2) -> dict:
+    """A valid convolution/pooling configuration for the hidden tests of tp05/tp06.
+
+    Returns a dict with ``x`` of shape (N, C, H, W), ``w`` (F, C, kh, kw), ``b`` (F,),
+    ``stride`` and ``padding`` such that the output size is at least 1.
+    """
+    n, c, f = (int(rng.integers(1, m + 1)) for m in (max_n, max_c, max_f))
+    kh, kw = (int(rng.integers(1, max_k + 1)) for _ in range(2))
+    padding = int(rng.integers(0, max_padding + 1))
+    stride = int(rng.integers(1, max_stride + 1))
+    h = int(rng.integers(max(1, kh - 2 * padding), max(max_hw, kh) + 1))
+    w = int(rng.integers(max(1, kw - 2 * padding), max(max_hw, kw) + 1))
+    return {"x": rng.standard_normal((n, c, h, w)), "w": rng.standard_normal((f, c, kh, kw)),
+            "b": rng.standard_normal(f), "stride": stride, "padding": padding}
+
+
+# ------------------------------------------------------------------ values to arrays
+class _Mismatch(Exception):
+    """Internal: a French description of why a result is not the expected one."""
+
+
+def _is_scalar(value: Any) -> bool:
+    return type(value) in (int, float, bool) or isinstance(value, np.generic)
+
+
+def as_plain_array(value: Any, what: str = "le résultat") -> np.ndarray:
+    """Convert a result to a plain float64 ndarray, refusing what is not numbers.
+
+    Accepted: ndarrays (subclasses are reduced to their data, so an overridden ``__eq__``
+    is never used), Python and NumPy numbers, (nested) lists and tuples of them, and
+    PyTorch tensors. Refused with a French ``AssertionError``: ``None``, objects of any
+    other type, strings, complex numbers, ragged lists.
+
+    Examples
+    --------
+    >>> as_plain_array([1, 2])
+    array([1., 2.])
+    >>> class Liar:
+    ...     def __eq__(self, other):
+    ...         return True
+    >>> as_plain_array(Liar())
+    Traceback (most recent call last):
+    ...
+    AssertionError: le résultat est un objet de type Liar : un tableau NumPy ou un nombre est attendu.
+    """
+    try:
+        arr = _plain(value, what)
+    except _Mismatch as err:
+        raise AssertionError(str(err)) from None
+    return arr
+
+
+def _plain(value: Any, what: str) -> np.ndarray:
+    if value is None:
+        raise _Mismatch(f"{what} vaut None : avez-vous oublié le « return » ?")
+    if isinstance(value, np.ndarray):
+        arr = value.view(np.ndarray)
+    elif _is_scalar(value):
+        arr = np.asarray(value)
+    elif type(value) in (list, tuple):
+        items = [_plain(v, what) for v in value]
+        if len({a.shape for a in items}) > 1:
+            raise _Mismatch(f"{what} est une liste de tableaux de formes différentes "
+                            f"({', '.join(str(a.shape) for a in items[:4])}…).")
+        arr = np.array(items, dtype=np.float64) if items else np.zeros(0)
+    elif "torch" in sys.modules and isinstance(value, sys.modules["torch"].Tensor):
+        arr = value.detach().cpu().to(sys.modules["torch"].float64).numpy()
+    else:
+        raise _Mismatch(f"{what} est un objet de type {type(value).__name__} : "
+                        f"un tableau NumPy ou un nombre est attendu.")
+    if arr.dtype.kind not in "biuf":
+        raise _Mismatch(f"{what} est un tableau de type {arr.dtype} : des nombres réels "
+                        f"sont attendus.")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def _fmt(a: np.ndarray) -> str:
+    if a.ndim == 0:
+        return f"{float(a):.6g}"
+    if a.size <= _SMALL:
+        return np.array2string(a, precision=6, separator=", ", max_line_width=100,
+                               suppress_small=False).replace("\n", "\n    ")
+    finite = a[np.isfinite(a)]
+    span = (f", valeurs de {finite.min():.4g} à {finite.max():.4g}" if finite.size else "")
+    return f"tableau de forme {a.shape}{span}"
+
+
+def _fmt_input(value: Any) -> str:
+    if isinstance(value, np.ndarray) or (type(value) in (list, tuple) and value
+                                         and all(_is_scalar(v) for v in value)):
+        try:
+            return _fmt(np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError):
+            pass
+    if type(value) in (list, tuple) and len(value) <= 6:
+        inner = ", ".join(_fmt_input(v) for v in value)
+        return f"[{inner}]" if type(value) is list else f"({inner})"
+    if callable(value):
+        return getattr(value, "__name__", type(value).__name__)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def compare(got: Any, expected: Any, *, atol: float = 1e-8, rtol: float = 1e-6,
+            what: str = "le résultat", names: Sequence[str] | None = None) -> None:
+    """Raise ``AssertionError`` (French) unless ``got`` matches ``expected``.
+
+    ``expected`` (the reference's output) fixes the structure: an array or a number is
+    compared with :func:`numpy.isclose` after :func:`as_plain_array` and a shape check;
+    a tuple or list of arrays is compared entry by entry (``names`` label its entries,
+    e.g. ``("dW", "db")``).
+    """
+    try:
+        _compare(got, expected, what, atol, rtol, names)
+    except _Mismatch as err:
+        raise AssertionError(str(err)) from None
+
+
+def _compare(got: Any, expected: Any, what: str, atol: float, rtol: float,
+             names: Sequence[str] | None) -> None:
+    if isinstance(expected, (list, tuple)) and not all(_is_scalar(v) for v in expected):
+        if got is None or type(got) not in (list, tuple) and not isinstance(got, tuple):
+            kind = "None" if got is None else f"un objet de type {type(got).__name__}"
+            raise _Mismatch(f"{what} est {kind} ; une séquence de {len(expected)} valeurs "
+                            f"est attendue.")
+        if len(got) != len(expected):
+            raise _Mismatch(f"{what} contient {len(got)} valeur(s) ; "
+                            f"{len(expected)} sont attendues.")
+        for i, (g, e) in enumerate(zip(got, expected)):
+            label = names[i] if names and i < len(names) else f"n°{i + 1}"
+            _compare(g, e, f"{what}, élément {label},", atol, rtol, None)
+        return
+    exp = np.asarray(expected, dtype=np.float64)
+    arr = _plain(got, what)
+    if arr.shape != exp.shape:
+        raise _Mismatch(f"{what} a la forme {arr.shape} ; la forme attendue est {exp.shape}.")
+    ok = np.isclose(arr, exp, atol=atol, rtol=rtol, equal_nan=True)
+    if ok.all():
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(ok, 0.0, np.abs(arr - exp))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    where = np.unravel_index(int(np.argmax(diff)), exp.shape) if exp.ndim else ()
+    at = f" à l'indice {tuple(int(i) for i in where)}" if exp.ndim else ""
+    raise _Mismatch(
+        f"{what} est faux : {int((~ok).sum())} valeur(s) sur {exp.size} diffèrent.\n"
+        f"  attendu : {_fmt(exp)}\n  obtenu  : {_fmt(arr)}\n"
+        f"  plus grand écart{at} : attendu {exp[where]:.6g}, obtenu {arr[where]:.6g} "
+        f"(tolérance {atol:g} + {rtol:g} × |attendu|).")
+
+
+# ------------------------------------------------------------------- shortcut guard
+def _resolve(target: Any) -> Any:
+    """A dotted name ("torch.nn.functional.conv2d", "dlcourse.conv") to the object."""
+    if not isinstance(target, str):
+        return target
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _module_files(name: str) -> tuple[set[str], tuple[str, ...]]:
+    """Files of a module (a package gives a directory prefix), found without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return set(), ()
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return set(), ()
+    files = {spec.origin, os.path.realpath(spec.origin)}
+    if spec.submodule_search_locations:  # a package: everything below its folder
+        dirs = tuple(os.path.join(p, "") for p in spec.submodule_search_locations)
+        return files, dirs + tuple(os.path.join(os.path.realpath(p), "") for p in dirs)
+    return files, ()
+
+
+def _describe(obj: Any) -> str:
+    mod = getattr(obj, "__module__", None) or getattr(getattr(obj, "__self__", None),
+                                                     "__name__", "")
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    return f"{mod}.{name}" if mod else name
+
+
+class _Guard:
+    """The set of forbidden things, and the profile hook that spots them."""
+
+    def __init__(self, targets: Iterable[Any]):
+        self.codes: dict[types.CodeType, str] = {}
+        self.files: set[str] = set()
+        self.prefixes: tuple[str, ...] = ()
+        self.builtins: dict[int, str] = {}
+        self.builtin_names: set[tuple[int, str]] = set()
+        self.keep: list[Any] = []  # keep resolved objects alive: their ids are keys
+        self.seen: str | None = None
+        for target in targets:
+            self._add(target)
+
+    def _add(self, target: Any) -> None:
+        if isinstance(target, str) and importlib.util.find_spec(target.split(".")[0]) is None:
+            return  # the library is not installed: nothing to forbid
+        if isinstance(target, str):
+            files, prefixes = _module_files(target) if _is_module_name(target) else (set(), ())
+            if files:
+                self.files |= files
+                self.prefixes += prefixes
+                return
+        obj = _resolve(target)
+        if obj is None:
+            return
+        self.keep.append(obj)
+        if isinstance(obj, types.ModuleType):
+            files, prefixes = _module_files(obj.__name__)
+            self.files |= files
+            self.prefixes += prefixes
+        elif isinstance(obj, type):
+            for klass in obj.__mro__[:-1]:
+                for attr in vars(klass).values():
+                    func = getattr(attr, "__func__", attr)
+                    if isinstance(func, types.FunctionType):
+                        self.codes[func.__code__] = _describe(obj)
+        elif isinstance(obj, (types.FunctionType, types.MethodType)):
+            func = inspect_unwrap(getattr(obj, "__func__", obj))
+            self.codes[func.__code__] = _describe(obj)
+            wrapped = getattr(obj, "__wrapped__", None)
+            if isinstance(wrapped, types.FunctionType):
+                self.codes[wrapped.__code__] = _describe(obj)
+        elif isinstance(getattr(obj, "_implementation", None), types.FunctionType):
+            # NumPy's public functions are C dispatchers around a Python implementation.
+            self.codes[obj._implementation.__code__] = _describe(obj)
+        elif callable(obj):  # builtins (torch.conv2d) and C methods; ufuncs are not seen
+            self.builtins[id(obj)] = _describe(obj)
+            owner = getattr(obj, "__self__", None)
+            if owner is not None and hasattr(obj, "__name__"):
+                self.builtin_names.add((id(owner), obj.__name__))
+
+    def hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        if self.seen is not None:
+            return
+        if event == "call":
+            code = frame.f_code
+            name = self.codes.get(code)
+            if name is None and (code.co_filename in self.files or
+                                 (self.prefixes and code.co_filename.startswith(self.prefixes))):
+                name = f"{frame.f_globals.get('__name__', '?')}.{code.co_qualname}"
+            if name is not None:
+                self.seen = name
+        elif event == "c_call":
+            name = self.builtins.get(id(arg))
+            if name is None and self.builtin_names:
+                owner = getattr(arg, "__self__", None)
+                if owner is not None and (id(owner), getattr(arg, "__name__", "")) in \
+                        self.builtin_names:
+                    name = _describe(arg)
+            if name is not None:
+                self.seen = name
+
+
+def _is_module_name(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+def inspect_unwrap(func: Any) -> Any:
+    """Follow ``__wrapped__`` chains (functools.wraps) down to the innermost function."""
+    seen = set()
+    while isinstance(getattr(func, "__wrapped__", None), types.FunctionType) and \
+            id(func) not in seen:
+        seen.add(id(func))
+        func = func.__wrapped__
+    return func
+
+
+_MESSAGE = ("{who} appelle {what}, ce qui est interdit ici : l'exercice consiste à l'écrire "
+            "vous-même (sans la solution de référence dlcourse ni la fonction toute faite "
+            "de la bibliothèque).")
+
+
+@contextlib.contextmanager
+def forbidden(*targets: Any, who: str = "Votre code") -> Iterator[_Guard]:
+    """Context manager: fail if a forbidden function is called inside the block.
+
+    Parameters
+    ----------
+    *targets : str, function, class, module or builtin
+        What is forbidden. Dotted names are resolved lazily ("torch.nn.functional.conv2d",
+        "torch.optim", "dlcourse.conv"); a module or package forbids every function defined
+        in its files, a class every method, a function its code object (whatever name it is
+        reached by: ``from dlcourse.conv import conv2d as c`` is caught), a builtin its
+        object (``torch.conv2d`` and ``F.conv2d`` are one builtin). Names of libraries that
+        are not installed are ignored.
+    who : str
+        Subject of the French message, e.g. "La fonction « conv2d »".
+
+    Raises
+    ------
+    ShortcutError
+        On exit, if a forbidden function was called, after the previous profiler was put
+        back; also if the block replaced the profiler (the guard was switched off).
+
+    Notes
+    -----
+    The calls are recorded, not interrupted: the block runs to its end, then the guard
+    fails. Threads started inside the block are not watched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with forbidden("numpy.linalg.solve"):
+    ...     _ = np.linalg.inv(np.eye(2))
+    >>> from numpy.linalg import solve as s
+    >>> with forbidden("numpy.linalg.solve"):
+    ...     _ = s(np.eye(2), np.ones(2))
+    Traceback (most recent call last):
+    ...
+    dlcourse.grading.ShortcutError: Votre code appelle numpy.linalg.solve, ...
+    """
+    guard = _Guard(targets)
+    previous = sys.getprofile()
+    hook = guard.hook  # one bound-method object, to recognise it on exit
+    sys.setprofile(hook)
+    try:
+        yield guard
+    finally:
+        current = sys.getprofile()
+        sys.setprofile(previous)
+    if guard.seen is not None:
+        raise ShortcutError(_MESSAGE.format(who=who, what=guard.seen))
+    if current is not hook:
+        raise ShortcutError(f"{who} a désactivé la surveillance des appels (sys.setprofile) : "
+                            f"ce n'est pas autorisé pendant la correction.")
+
+
+# ------------------------------------------------------------------- student calls
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[list[bool]]:
+    """Interrupt the block after ``seconds`` (main thread on Unix only; else no limit)."""
+    fired = [False]
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield fired
+        return
+
+    def _alarm(signum, frame):
+        fired[0] = True
+        raise _Timeout()
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _forbid_list(forbid: Iterable[Any], forbid_reference: bool) -> list[Any]:
+    return [*(REFERENCE_MODULES if forbid_reference else ()), *forbid]
+
+
+def call_student(fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
+                 name: str | None = None, forbid: Iterable[Any] = (),
+                 forbid_reference: bool = True, max_seconds: float | None = 10.0,
+                 where: str = "") -> Any:
+    """Call ``fn(*args, **kwargs)`` as a student function and return its result.
+
+    The call runs under :func:`forbidden` (the reference modules unless
+    ``forbid_reference=False``, plus ``forbid``), with warnings, NumPy floating-point
+    warnings and stderr silenced, and at most ``max_seconds`` of wall time. Every failure
+    becomes an ``AssertionError`` with a French message: an exception raised by ``fn``
+    (its type and text), a timeout, a forbidden call.
+
+    Parameters
+    ----------
+    fn : callable
+        The student's function.
+    args, kwargs
+        Its arguments (passed as is: copy them first if they must survive).
+    name : str, optional
+        Shown in messages; ``fn.__name__`` by default.
+    forbid : iterable
+        More forbidden targets (see :func:`forbidden`).
+    forbid_reference : bool, default True
+        Forbid :data:`REFERENCE_MODULES`.
+    max_seconds : float or None, default 10
+        Time limit of the call.
+    where : str
+        Appended to messages, e.g. " (cas 3 sur 20 : …)".
+    """
+    name = name or getattr(fn, "__name__", "votre fonction")
+    who = f"La fonction « {name} »"
+    if not callable(fn):
+        raise AssertionError(f"« {name} » n'est pas une fonction (objet de type "
+                             f"{type(fn).__name__}).")
+    kwargs = kwargs or {}
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore")
+            stack.enter_context(np.errstate(all="ignore"))
+            stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+            fired = stack.enter_context(_time_limit(max_seconds))
+            stack.enter_context(forbidden(*_forbid_list(forbid, forbid_reference), who=who))
+            try:
+                result = fn(*args, **kwargs)
+            except _Timeout:
+                raise
+            except (Exception, SystemExit) as err:
+                text = str(err).strip() or "(sans message)"
+                raise AssertionError(f"{who} a levé une exception{where} : "
+                                     f"{type(err).__name__}: {text}") from None
+            if fired[0]:
+                raise _Timeout()
+    except _Timeout:
+        raise AssertionError(f"{who} n'a pas terminé en {max_seconds:g} s{where} : "
+                             f"boucle infinie, ou calcul beaucoup trop lent ?") from None
+    except ShortcutError as err:
+        raise ShortcutError(f"{err}{where}") from None
+    return result
+
+
+def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable[Case | tuple],
+                   *, atol: float = 1e-8, rtol: float = 1e-6, name: str | None = None,
+                   output: Callable[[Any], Any] | None = None,
+                   output_names: Sequence[str] | None = None, forbid: Iterable[Any] = (),
+                   forbid_reference: bool = True, max_seconds: float | None = 10.0) -> int:
+    """Compare a student function with the reference on every case; raise on the first failure.
+
+    For each case, the reference and the student get their own deep copy of the inputs
+    (a function that modifies its arguments cannot corrupt the other). The student runs
+    through :func:`call_student`. The results go through ``output`` (if given) and are
+    compared by :func:`compare`.
+
+    Parameters
+    ----------
+    student_fn, reference_fn : callable
+    cases : iterable of Case (or of tuples of positional arguments)
+        Hand-written edge cases first, then :func:`random_cases`.
+    atol, rtol : float
+        Tolerances of :func:`numpy.isclose` (float64 computations agree to ~1e-12).
+    name : str, optional
+        The function's name in messages (default ``student_fn.__name__``).
+    output : callable, optional
+        Applied to both results before comparing, e.g. ``lambda r: r[0]`` to grade only
+        the weights of a ``(w, history)`` pair.
+    output_names : sequence of str, optional
+        Names of the entries of a tuple result, e.g. ``("dW", "db")``.
+    forbid, forbid_reference, max_seconds
+        As in :func:`call_student`.
+
+    Returns
+    -------
+    int
+        The number of cases checked.
+
+    Raises
+    ------
+    AssertionError
+        French message: which case (label, position), its inputs, expected vs obtained,
+        where the largest difference is; or the exception/timeout/forbidden call.
+    """
+    name = name or getattr(student_fn, "__name__", "votre fonction")
+    cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
+    if not cases:
+        raise ValueError("The 'cases' parameter of check_function must not be empty. "
+                         "Got 0 cases instead.")
+    for i, c in enumerate(cases, 1):
+        where = f" (cas {i} sur {len(cases)}{' : ' + c.label if c.label else ''})"
+        expected = reference_fn(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
+        got = call_student(student_fn, copy.deepcopy(c.args), copy.deepcopy(c.kwargs),
+                           name=name, forbid=forbid, forbid_reference=forbid_reference,
+                           max_seconds=max_seconds, where=where)
+        if output is not None:
+            expected = output(expected)
+            try:
+                got = output(got)
+            except Exception as err:  # the student returned something of the wrong form
+                raise AssertionError(
+                    f"La fonction « {name} » ne renvoie pas un résultat de la forme attendue"
+                    f"{where} : {type(err).__name__}: {err}") from None
+        try:
+            _compare(got, expected, "le résultat", atol, rtol, output_names)
+        except _Mismatch as err:
+            raise AssertionError(
+                f"La fonction « {name} » ne donne pas le résultat attendu{where}.\n"
+                f"  entrées : {_fmt_case(c)}\n  {err}") from None
+    return len(cases)
+
+
+def _fmt_case(c: Case) -> str:
+    parts = [_fmt_input(a) for a in c.args]
+    parts += [f"{k}={_fmt_input(v)}" for k, v in c.kwargs.items()]
+    return "; ".join(parts) if parts else "(aucune)"
+
+
+def check_value(got: Any, expected: Any, *, name: str, atol: float = 1e-8,
+                rtol: float = 1e-6) -> None:
+    """Compare a value the student computed (a variable of the notebook) with ``expected``.
+
+    Examples
+    --------
+    >>> check_value(0.5, 0.5, name="w")
+    >>> check_value([1.0, 2.0], [1.0, 3.0], name="w")
+    Traceback (most recent call last):
+    ...
+    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat est faux : 1 valeur(s) sur 2 diffèrent...
+    """
+    try:
+        _compare(got, expected, "le résultat", atol, rtol, None)
+    except _Mismatch as err:
+        raise AssertionError(f"La variable « {name} » n'a pas la valeur attendue : {err}") \
+            from None
+
