@@ -4,8 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # nbgrader runs the `alembic` executable and jupyter kernels from the venv: keep its bin first.
 export PATH := $(abspath $(BIN)):$(PATH)
-# Keep the build and the tests off the network and quiet.
-export MPLBACKEND := Agg
+# Keep the build and the tests quiet (figures stay inline: no MPLBACKEND here).
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .PHONY: book test venv clean assets release

@@ -35,7 +35,7 @@ CASES = [
     ("LeNet conv1", (64, 1, 28, 28), (6, 1, 5, 5), 1, 2),
     ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0),
 ]
-ROUNDS = 40
+ROUNDS = 100
 
 
 def best_of(funcs: dict, rounds: int = ROUNDS) -> dict:

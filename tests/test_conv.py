@@ -308,3 +308,25 @@ def test_filter_image_rejects_bad_inputs():
 def test_doctests():
     result = doctest.testmod(conv, extraglobs={"np": np})
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_large_batches_run_in_chunks_and_match_torch(monkeypatch):
+    # Big enough for _map_batch to cut the batch into chunks run in threads.
+    monkeypatch.setattr(conv, "_WORKERS", 2)
+    chunks = []
+    original = conv._map_batch
+
+    def spy(work, n, sample_bytes):
+        return original(lambda chunk: (chunks.append(chunk), work(chunk))[1], n, sample_bytes)
+
+    monkeypatch.setattr(conv, "_map_batch", spy)
+    x, w, b = random_array(0, (48, 3, 24, 24)), random_array(1, (8, 3, 3, 3)), random_array(2, (8,))
+    case = {"x": x, "w": w, "b": b, "stride": 1, "padding": 1}
+    dout = random_array(3, (48, 8, 24, 24))
+    y_t, dx_t, dw_t, db_t = torch_conv(case, dout)
+    assert_close(conv2d(x, w, b, stride=1, padding=1), y_t, what="chunked conv2d")
+    dx, dw, db = conv2d_backward(dout, x, w, stride=1, padding=1)
+    assert_close(dx, dx_t, what="chunked dx")
+    assert_close(dw, dw_t, what="chunked dw")
+    assert_close(db, db_t, what="chunked db")
+    assert len(chunks) > 2 and slice(0, 48) not in chunks, f"no chunking happened: {chunks}"

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given
-from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import assert_close, random_array, seeds
 

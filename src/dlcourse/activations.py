@@ -236,7 +236,9 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
 
 
 def softmax_grad(x: ArrayLike, axis: int = -1) -> np.ndarray:
-    """Jacobian of the softmax: :math:`\\frac{\\partial y_i}{\\partial x_j} = y_i(\\delta_{ij} - y_j)`.
+    """Jacobian of the softmax, :math:`y = \\mathrm{softmax}(x)` along ``axis``.
+
+    .. math:: \\frac{\\partial y_i}{\\partial x_j} = y_i(\\delta_{ij} - y_j)
 
     Parameters
     ----------

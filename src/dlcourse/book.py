@@ -60,3 +60,24 @@ def show_source(*objs: Any):
     from IPython.display import Code
 
     return Code("\n\n".join(source(o) for o in objs), language="python")
+
+
+def french_number(value: float, fmt: str = ".2f") -> str:
+    """Format a number the French way (decimal comma, thin space between thousands).
+
+    >>> french_number(1234.5, ",.1f")
+    '1\u202f234,5'
+    """
+    text = format(float(value) if not isinstance(value, (int, bool)) else value, fmt)
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def glue_number(name: str, value: float, fmt: str = ".2f") -> None:
+    """Glue a computed number into the page's prose (``{glue:md}`name```), French-formatted.
+
+    NumPy scalars are converted first: ``{glue:text}`` cannot format NumPy 2's ``np.float64`` repr.
+    """
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(french_number(value, fmt)), display=False)

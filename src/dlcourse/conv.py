@@ -10,9 +10,9 @@ Two implementations of each pass are provided and tested equal:
 
 * ``conv2d_naive`` / ``conv2d_backward_naive``: explicit loops over the output
   positions, one line per term of the lecture's formulas. Read these.
-* ``conv2d`` / ``conv2d_backward``: the same sums computed as one matrix product on the
-  "im2col" matrix of all receptive fields. Use these (they are about as fast as PyTorch,
-  see ``bench/conv.py``).
+* ``conv2d`` / ``conv2d_backward``: the same sums computed as matrix products on the
+  "im2col" matrix of all receptive fields, the batch cut into chunks run on a few
+  threads. Use these: ``bench/conv.py`` compares them with PyTorch.
 
 Lectures: 000 (Lefort), "Couche de convolution - Bilan" (output size); 001 (Mahmoudi),
 "Extraction de caractéristiques et filtrage d'image" (image kernels); 002 (Boulch et
@@ -28,6 +28,8 @@ array([[10., 18.],
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -220,17 +222,70 @@ def conv2d_naive(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
     return y
 
 
-def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding) -> np.ndarray:
-    """All receptive fields, one per column: array of shape (N, C*kh*kw, H'*W'), contiguous.
+def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding, ones: bool) -> np.ndarray:
+    """All receptive fields, one per column: array of shape (N, C*kh*kw [+ 1], H'*W').
 
     A view of the padded input lists every window without copying (sliding_window_view);
-    one copy then lays each window out as a column of the matrix product.
+    one copy lays each window out as a column of the matrix product. With ``ones`` a last
+    row of 1 is appended: the bias is then the weight of a constant input, as the x0 = 1
+    of the perceptron (Lecture 000), and comes out of the same product.
     """
     (sh, sw), (ph, pw) = stride, padding
     xp = _pad(x, ph, pw)
     win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # N,C,H',W',kh,kw
     n, c, ho, wo = win.shape[:4]
-    return np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(n, c * kh * kw, ho * wo)
+    ckk = c * kh * kw
+    cols = np.empty((n, ckk + ones, ho * wo), dtype=x.dtype)
+    cols[:, :ckk].reshape(n, c, kh, kw, ho, wo)[...] = win.transpose(0, 1, 4, 5, 2, 3)
+    if ones:
+        cols[:, ckk] = 1.0
+    return cols
+
+
+def _col2im(dcols: np.ndarray, shape, kh: int, kw: int, stride, padding) -> np.ndarray:
+    """Inverse of the im2col layout: add each column back onto its receptive field.
+
+    ``dcols`` of shape (N, C*kh*kw, H'*W') -> (N, C, H, W). One strided slice-add per
+    kernel offset (a, b): the fields overlap when the stride is smaller than the kernel.
+    """
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, w = shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    dcols = dcols.reshape(n, c, kh, kw, ho, wo)
+    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            dxp[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += dcols[:, :, a, b]
+    return dxp[:, :, ph:ph + h, pw:pw + w]
+
+
+# Batches are cut into chunks processed by a few threads: NumPy releases the GIL inside
+# copies, ufuncs and matrix products, and a chunk's im2col matrix stays in cache.
+_WORKERS = os.cpu_count() or 1
+_CHUNK_BYTES = 1 << 20  # im2col bytes per chunk
+_pool: ThreadPoolExecutor | None = None
+
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None  # a forked child has no threads: it builds its own pool
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _map_batch(work, n: int, sample_bytes: int) -> list:
+    """Return ``[work(chunk) for chunk in slices of range(n)]``, in threads when worth it."""
+    global _pool
+    total = n * sample_bytes
+    if _WORKERS == 1 or n == 1 or total < 4 * _CHUNK_BYTES // _WORKERS:
+        return [work(slice(0, n))]
+    chunks = min(n, max(_WORKERS, -(-total // _CHUNK_BYTES)))
+    size = -(-n // chunks)
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="dlcourse-conv")
+    return list(_pool.map(work, [slice(i, min(i + size, n)) for i in range(0, n, size)]))
 
 
 def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
@@ -244,7 +299,10 @@ def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
     al., slide "Convolution"; Lecture 000, Lefort, "Couche de convolution" for padding and
     stride). Each output is the dot product of a filter with one receptive field, so all of
     them form a single matrix product :math:`Y = W_{F \times Ckk}\, X_{col}` where the
-    columns of :math:`X_{col}` ("im2col") are the receptive fields.
+    columns of :math:`X_{col}` ("im2col") are the receptive fields. Large batches are cut
+    into chunks computed in parallel threads (NumPy releases the GIL in copies and matrix
+    products); the chunks depend only on the shapes and the number of cores, so results are
+    reproducible.
 
     Parameters
     ----------
@@ -281,12 +339,17 @@ def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
     x, w, stride, padding, (ho, wo), dtype = _check_conv("conv2d", x, w, stride, padding)
     nf, c, kh, kw = w.shape
     b = _check_bias(b, "conv2d", nf, dtype)
-    cols = _im2col(x.astype(dtype, copy=False), kh, kw, stride, padding)
-    y = np.matmul(w.reshape(nf, c * kh * kw).astype(dtype, copy=False), cols)
-    y = y.reshape(x.shape[0], nf, ho, wo)
-    if b is not None:
-        y += b[:, None, None]
-    return y
+    x = x.astype(dtype, copy=False)
+    w2 = w.reshape(nf, c * kh * kw).astype(dtype, copy=False)
+    if b is not None:  # the bias is the weight of the row of ones of im2col
+        w2 = np.concatenate([w2, b[:, None]], axis=1)
+    y = np.empty((x.shape[0], nf, ho * wo), dtype=dtype)
+
+    def work(chunk: slice) -> None:
+        np.matmul(w2, _im2col(x[chunk], kh, kw, stride, padding, b is not None), out=y[chunk])
+
+    _map_batch(work, x.shape[0], w2.shape[1] * ho * wo * y.itemsize)
+    return y.reshape(x.shape[0], nf, ho, wo)
 
 
 # --------------------------------------------------------------------------- backward
@@ -383,19 +446,20 @@ def conv2d_backward(dout: ArrayLike, x: ArrayLike, w: ArrayLike, stride: IntOrPa
     func = "conv2d_backward"
     x, w, stride, padding, (ho, wo), dtype = _check_conv(func, x, w, stride, padding)
     nf, c, kh, kw = w.shape
-    n_batch, _, h, wd = x.shape
-    (sh, sw), (ph, pw) = stride, padding
+    n_batch = x.shape[0]
     delta = _check_dout(dout, func, (n_batch, nf, ho, wo), dtype).reshape(n_batch, nf, ho * wo)
-    cols = _im2col(x.astype(dtype, copy=False), kh, kw, stride, padding)
+    x = x.astype(dtype, copy=False)
     w2 = w.reshape(nf, c * kh * kw).astype(dtype, copy=False)
-    db = delta.sum(axis=(0, 2))
-    dw = np.matmul(delta, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    dcols = np.matmul(w2.T, delta).reshape(n_batch, c, kh, kw, ho, wo)
-    dxp = np.zeros((n_batch, c, h + 2 * ph, wd + 2 * pw), dtype=dtype)
-    for a in range(kh):
-        for b_ in range(kw):
-            dxp[:, :, a:a + sh * ho:sh, b_:b_ + sw * wo:sw] += dcols[:, :, a, b_]
-    return dxp[:, :, ph:ph + h, pw:pw + wd].copy(), dw, db
+    dx = np.empty(x.shape, dtype=dtype)
+
+    def work(chunk: slice) -> np.ndarray:
+        cols = _im2col(x[chunk], kh, kw, stride, padding, ones=True)
+        d = delta[chunk]
+        dx[chunk] = _col2im(np.matmul(w2.T, d), dx[chunk].shape, kh, kw, stride, padding)
+        return np.matmul(d, cols.transpose(0, 2, 1)).sum(axis=0)  # [dW | db] of the chunk
+
+    dwb = sum(_map_batch(work, n_batch, (c * kh * kw + 1) * ho * wo * dx.itemsize))
+    return dx, dwb[:, :-1].reshape(w.shape), dwb[:, -1].copy()
 
 
 # --------------------------------------------------------------------------- image kernels

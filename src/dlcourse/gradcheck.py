@@ -70,9 +70,9 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
     array([4., 3.])
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
         raise TypeError("The 'x' parameter of numerical_gradient must be a float64 ndarray "
-                        "(it is perturbed in place). Got "
-                        f"{type(x).__name__}{' of dtype ' + str(x.dtype) if isinstance(x, np.ndarray) else ''} instead.")
+                        f"(it is perturbed in place). Got {got} instead.")
     if not callable(f):
         raise TypeError(f"The 'f' parameter of numerical_gradient must be callable. "
                         f"Got {type(f).__name__} instead.")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 __all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_names",
            "grade_assignment", "main"]
@@ -59,6 +60,8 @@ class StripTracebacks(Preprocessor):
     IPython tracebacks quote the source lines of the cell, i.e. the hidden tests; the
     French message of :mod:`dlcourse.grading` is all a student needs.
     """
+
+    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off by default
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})

@@ -94,12 +94,12 @@ def add_bias(X: ArrayLike) -> np.ndarray:
     return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
-def _check_w_X(w: Any, X: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
+def _check_w_X(w: Any, X: Any, func: str, x_name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     w = as_float_array(w, "w", func, ndim=1, shape_doc="(n_features + 1,)")
-    X = as_float_array(X, "X", func, ndim=(1, 2), shape_doc="(n_samples, n_features + 1)")
+    X = as_float_array(X, x_name, func, ndim=(1, 2), shape_doc="(n_samples, n_features + 1)")
     if X.shape[-1] != w.shape[0]:
         raise ValueError(
-            f"The 'X' parameter of {func} must have {w.shape[0]} columns, one per weight "
+            f"The '{x_name}' parameter of {func} must have {w.shape[0]} columns, one per weight "
             f"(bias column included). Got an array of shape {X.shape} instead.")
     return w, X
 
@@ -169,7 +169,7 @@ def perceptron_step(w: ArrayLike, x: ArrayLike, t: int, lr: float = 1.0) -> np.n
     >>> perceptron_step([0, 1, 0], [1, 0, 1], t=1)
     array([1., 1., 1.])
     """
-    w, x = _check_w_X(w, x, "perceptron_step")
+    w, x = _check_w_X(w, x, "perceptron_step", x_name="x")
     if x.ndim != 1:
         raise ValueError("The 'x' parameter of perceptron_step must be an array of shape "
                          f"(n_features + 1,). Got an array of shape {x.shape} instead.")
@@ -254,8 +254,11 @@ def history_table(history: list[PerceptronStep]) -> list[dict[str, float | int]]
     Examples
     --------
     >>> _, h = train_perceptron(add_bias([[0], [1]]), [1, 0])
-    >>> history_table(h)[0]
-    {'epoch': 1, 'x_0': 1.0, 'x_1': 0.0, 'w_0': 0.0, 'w_1': 0.0, 'y': 0, 't': 1, 'new_w_0': 1.0, 'new_w_1': 0.0}
+    >>> row = history_table(h)[0]
+    >>> list(row)
+    ['epoch', 'x_0', 'x_1', 'w_0', 'w_1', 'y', 't', 'new_w_0', 'new_w_1']
+    >>> row["x_1"], row["w_0"], row["y"], row["t"], row["new_w_0"]
+    (0.0, 0.0, 0, 1, 1.0)
     """
     rows = []
     for step in history:

@@ -309,7 +309,9 @@ class KernelExplorer(widgets.VBox):
         self.description = description or "image fournie"
         self.presets = {name: np.asarray(k, dtype=float) for name, k in conv.KERNELS.items()
                         if np.shape(k) == (3, 3)}
-        first = next(iter(self.presets), None)
+        # Start on an edge detector: an identity kernel would show two identical pictures.
+        first = next((k for k in ("sobel_x", "sharpen") if k in self.presets),
+                     next(iter(self.presets), None))
         self.preset = widgets.Dropdown(options=[*self.presets, _CUSTOM],
                                        value=first if first is not None else _CUSTOM,
                                        description="Noyau :")

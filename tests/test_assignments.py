@@ -1,0 +1,335 @@
+"""The assignments, graded for real: nbgrader round trips in a temporary copy of the course.
+
+Every folder of ``solutions/`` holding a notebook is an assignment and gets the same checks
+(so assignments added later are covered without touching this file):
+
+* the release ``exercises/<id>/`` is what ``nbgrader generate_assignment`` produces now, and
+  holds no solution and no hidden test;
+* one Moodle "download all submissions" zip (built here with Moodle's file names) goes through
+  ``dlcourse.grade``: zip_collect, autograde, generate_feedback, CSV. It holds the release
+  filled with the solution (full marks), the untouched release (0), and the variants of
+  ``solutions/<id>/grading_cases.toml`` (wrong or cheating answers: exactly the declared test
+  cells lose their points, with the declared French message);
+* the feedback HTML holds no hidden-test source; the Moodle CSV holds the right rows.
+
+Nothing is written in the working tree: gradebook, submitted/, autograded/... live in tmp.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse.grade import MOODLE_COLUMNS, grade_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(d.name for d in (ROOT / "solutions").iterdir()
+                     if d.is_dir() and any(d.glob("*.ipynb")))
+CELL_TIMEOUT = 60       # seconds per cell, as in production
+STUDENT_TIMEOUT = 300   # generous: only the robustness test below hits its own limit
+
+pytestmark = pytest.mark.slow
+
+
+# --------------------------------------------------------------------------- helpers
+def _nbgrader(course: Path, *args: str) -> str:
+    # nbgrader runs the `alembic` executable of this environment: its bin first on PATH.
+    path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, text=True,
+                          capture_output=True, env={**os.environ, "PATH": path})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def _new_course(tmp: Path, assignment: str) -> Path:
+    """A course root in tmp: the config, the sources, a fresh release and gradebook."""
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+    _nbgrader(course, "generate_assignment", assignment, "--force")
+    return course
+
+
+def _nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n")
+                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+
+
+def _hidden_lines(source_nb) -> list[str]:
+    """Significant lines of the hidden-test regions of a source notebook."""
+    lines, inside = [], False
+    for cell in source_nb.cells:
+        for line in cell.source.split("\n"):
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 25:
+                lines.append(line.strip())
+    return lines
+
+
+def _solution_lines(source_nb) -> list[str]:
+    lines, inside = [], False
+    for cell in source_nb.cells:
+        meta = _nbgrader_meta(cell)
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            lines += [l.strip() for l in cell.source.split("\n") if len(l.strip()) >= 25]
+            continue
+        for line in cell.source.split("\n"):
+            if "BEGIN SOLUTION" in line:
+                inside = True
+            elif "END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 25:
+                lines.append(line.strip())
+    return lines
+
+
+def _visible_text(path: Path) -> str:
+    """Text of an HTML file as a reader sees it (tags removed, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class Submission:
+    student_id: str
+    full_name: str
+    kind: str                 # solution | release | wrong | cheat
+    lost: tuple[str, ...] = ()
+    message: str | None = None
+
+
+@dataclass
+class Graded:
+    assignment: str
+    course: Path
+    notebook: str
+    source: nbformat.NotebookNode
+    points: dict[str, float]          # auto-graded test cells
+    manual: dict[str, float]          # manually graded answers
+    submissions: dict[str, Submission]
+    results: dict
+
+
+def _fill(release, solution_sources: dict[str, str], replace: dict[str, str] | None = None):
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        meta = _nbgrader_meta(cell)
+        if meta.get("solution"):
+            gid = meta["grade_id"]
+            cell.source = (replace or {}).get(gid, solution_sources[gid])
+    return nb
+
+
+def _moodle_zip(path: Path, notebook: str, subs: list[tuple[Submission, nbformat.NotebookNode]]):
+    """Moodle's layouts: flat names, per-student folders, and one renamed notebook."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for i, (sub, nb) in enumerate(subs):
+            prefix = f"{sub.full_name}_{sub.student_id}_assignsubmission_file"
+            name = (f"{prefix}_{notebook}" if i % 3 == 0 else
+                    f"{prefix}/{notebook}" if i % 3 == 1 else
+                    f"{prefix}/{Path(notebook).stem} (1).ipynb")
+            archive.writestr(name, nbformat.writes(nb))
+        archive.writestr("Ada Lovelace_1999_assignsubmission_onlinetext_onlinetext.html", "<p/>")
+
+
+def _cases(assignment: str) -> list[dict]:
+    path = ROOT / "solutions" / assignment / "grading_cases.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")).get("variant", []) \
+        if path.exists() else []
+
+
+# ---------------------------------------------------------------------------- fixture
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory) -> Graded:
+    assignment = request.param
+    release_dir = ROOT / "exercises" / assignment
+    if not release_dir.is_dir():
+        pytest.fail(f"exercises/{assignment} is missing: run "
+                    f"`nbgrader generate_assignment {assignment} --force`")
+    notebooks = sorted(p.name for p in (ROOT / "solutions" / assignment).glob("*.ipynb"))
+    assert len(notebooks) == 1, "one notebook per assignment (the Moodle rename relies on it)"
+    notebook = notebooks[0]
+    course = _new_course(tmp_path_factory.mktemp(assignment), assignment)
+    source = nbformat.read(ROOT / "solutions" / assignment / notebook, as_version=4)
+    release = nbformat.read(release_dir / notebook, as_version=4)
+    sol = {_nbgrader_meta(c)["grade_id"]: _strip_markers(c.source)
+           for c in source.cells if _nbgrader_meta(c).get("solution")}
+    points = {m["grade_id"]: float(m["points"]) for m in map(_nbgrader_meta, source.cells)
+              if m.get("grade") and not m.get("solution")}
+    manual = {m["grade_id"]: float(m["points"]) for m in map(_nbgrader_meta, source.cells)
+              if m.get("grade") and m.get("solution")}
+
+    subs = [(Submission("1001", "Ada Lovelace", "solution"), _fill(release, sol)),
+            (Submission("1002", "Alan Turing", "release"), copy.deepcopy(release))]
+    for i, case in enumerate(_cases(assignment)):
+        unknown = set(case["cells"]) - set(sol)
+        assert not unknown, f"{case['name']}: no solution cell {unknown}"
+        assert set(case["lost"]) <= set(points), f"{case['name']}: unknown test cells"
+        subs.append((Submission(str(1003 + i), f"Variant {case['name']}", case["kind"],
+                                tuple(case["lost"]), case.get("message")),
+                     _fill(release, sol, {k: v.strip("\n") for k, v in case["cells"].items()})))
+    zip_path = course / "moodle-submissions.zip"
+    _moodle_zip(zip_path, notebook, subs)
+    results = grade_assignment(course, assignment, zip_path, cell_timeout=CELL_TIMEOUT,
+                               student_timeout=STUDENT_TIMEOUT)
+    return Graded(assignment, course, notebook, source, points, manual,
+                  {s.student_id: s for s, _ in subs}, {r.student_id: r for r in results})
+
+
+def _cell_scores(g: Graded, sid: str) -> dict[str, float | None]:
+    return {name: score for name, score, _ in g.results[sid].cells}
+
+
+# ------------------------------------------------------------------------------ tests
+def test_solution_gets_full_marks(graded):
+    scores = _cell_scores(graded, "1001")
+    assert graded.results["1001"].status == "ok"
+    assert {k: scores[k] for k in graded.points} == graded.points
+    assert all(scores[k] is None for k in graded.manual), "written answers await manual grading"
+    assert graded.manual, "every assignment has a manually graded written question"
+    assert len(graded.points) >= 3, "several graded test cells, for partial credit"
+
+
+def test_untouched_release_scores_zero(graded):
+    r = graded.results["1002"]
+    assert r.status == "ok" and r.score == 0.0
+    assert set(_cell_scores(graded, "1002")) == set(graded.points) | set(graded.manual)
+
+
+def test_variants_lose_exactly_their_points(graded):
+    variants = [s for s in graded.submissions.values() if s.kind in ("wrong", "cheat")]
+    assert {s.kind for s in variants} == {"wrong", "cheat"}, \
+        "grading_cases.toml needs at least one 'wrong' and one 'cheat' variant"
+    for sub in variants:
+        scores = _cell_scores(graded, sub.student_id)
+        expected = {k: (0.0 if k in sub.lost else p) for k, p in graded.points.items()}
+        assert {k: scores[k] for k in graded.points} == expected, sub.full_name
+        if sub.message:
+            nb = nbformat.read(graded.course / "autograded" / sub.student_id / graded.assignment
+                               / graded.notebook, as_version=4)
+            for cell in nb.cells:
+                if _nbgrader_meta(cell).get("grade_id") in sub.lost:
+                    errors = [o.get("evalue", "") for o in cell.outputs
+                              if o.output_type == "error"]
+                    assert any(sub.message in e for e in errors), (sub.full_name, errors)
+
+
+def test_feedback_has_no_hidden_tests(graded):
+    hidden = _hidden_lines(graded.source)
+    assert hidden, "the assignment has hidden tests"
+    files = sorted((graded.course / "feedback").glob(f"*/{graded.assignment}/*.html"))
+    assert len(files) == len(graded.submissions)
+    for path in files:
+        text = _visible_text(path)
+        assert "HIDDEN TESTS" not in text and "grading." not in text, path
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, (path, leaked[:3])
+    # A failing hidden test still shows its French message to the student.
+    wrong = next(s for s in graded.submissions.values() if s.kind == "cheat")
+    text = _visible_text(graded.course / "feedback" / wrong.student_id / graded.assignment
+                         / graded.notebook.replace(".ipynb", ".html"))
+    assert "l'exercice consiste à l'écrire vous-même" in text
+
+
+def test_moodle_csv_rows(graded):
+    path = graded.course / "grades" / f"{graded.assignment}-moodle.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == MOODLE_COLUMNS
+    by_id = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
+    assert set(by_id) == {f"Participant {sid}" for sid in graded.submissions}
+    total = sum(graded.points.values())
+    for sid, sub in graded.submissions.items():
+        row = by_id[f"Participant {sid}"]
+        lost = sum(graded.points[k] for k in sub.lost)
+        expected = 0.0 if sub.kind == "release" else total - lost
+        assert row["Full name"] == sub.full_name
+        assert float(row["Grade"]) == expected, (sub.full_name, row)
+        assert float(row["Maximum grade"]) == total + sum(graded.manual.values())
+        assert row["Last modified (grade)"] and row["Feedback comments"]
+    with open(graded.course / "grades" / f"{graded.assignment}-nbgrader.csv") as fh:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    assert exported["1001"] == total and exported["1002"] == 0.0
+    with zipfile.ZipFile(graded.course / "grades" / f"{graded.assignment}-feedback.zip") as z:
+        assert f"Ada Lovelace_1001_assignsubmission_file_{graded.notebook[:-6]}.html" in z.namelist()
+
+
+def test_release_is_up_to_date(graded):
+    fresh = nbformat.read(graded.course / "exercises" / graded.assignment / graded.notebook, 4)
+    committed = nbformat.read(ROOT / "exercises" / graded.assignment / graded.notebook, 4)
+    def cells(nb):
+        return [(c.cell_type, c.source, _nbgrader_meta(c)) for c in nb.cells]
+    assert cells(committed) == cells(fresh), (
+        f"exercises/{graded.assignment} is stale: run "
+        f"`nbgrader generate_assignment {graded.assignment} --force`")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_has_no_solution_or_hidden_test(assignment):
+    release_dir = ROOT / "exercises" / assignment
+    assert not list(release_dir.glob("grading_cases*"))
+    for path in release_dir.glob("*.ipynb"):
+        source = nbformat.read(ROOT / "solutions" / assignment / path.name, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "dlcourse.grading",
+                       "check_function"):
+            assert marker not in text, (path, marker)
+        leaked = [line for line in _solution_lines(source) + _hidden_lines(source)
+                  if line in text]
+        assert not leaked, (path, leaked[:3])
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_broken_submissions_are_reported_and_others_graded(tmp_path):
+    """A notebook that kills its kernel and one that never finishes (it ignores the
+    interruption) are reported as such, with an empty grade; the batch goes on."""
+    assignment = ASSIGNMENTS[0]
+    notebook = next((ROOT / "exercises" / assignment).glob("*.ipynb")).name
+    course = _new_course(tmp_path, assignment)
+    release = nbformat.read(ROOT / "exercises" / assignment / notebook, as_version=4)
+
+    def with_first_cell(code: str):
+        nb = copy.deepcopy(release)
+        next(c for c in nb.cells if _nbgrader_meta(c).get("solution")).source = code
+        return nb
+
+    killer = with_first_cell("import os\nos._exit(1)")
+    hang = with_first_cell("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                           "while True:\n    time.sleep(0.1)")
+    subs = [(Submission("2001", "Kernel Killer", "broken"), killer),
+            (Submission("2002", "Never Ends", "broken"), hang),
+            (Submission("2003", "Alan Turing", "release"), release)]
+    zip_path = tmp_path / "moodle.zip"
+    _moodle_zip(zip_path, notebook, subs)
+    results = {r.student_id: r for r in grade_assignment(
+        course, assignment, zip_path, cell_timeout=3, student_timeout=25)}
+    assert results["2001"].status == "kernel died"
+    assert results["2002"].status == "did not finish"
+    assert results["2003"].status == "ok" and results["2003"].score == 0.0
+    with open(course / "grades" / f"{assignment}-moodle.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["Identifier"]: r for r in csv.DictReader(fh)}
+    assert rows["Participant 2001"]["Grade"] == "" and "noyau" in \
+        rows["Participant 2001"]["Feedback comments"]
+    assert rows["Participant 2002"]["Grade"] == ""
+    assert rows["Participant 2003"]["Grade"] == "0"

@@ -1,0 +1,296 @@
+"""dlcourse.grading: what the hidden tests of the assignments rely on."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from dlcourse import grading, mlp, perceptron
+from dlcourse.grading import ShortcutError, call_student, case, check_function, forbidden
+
+
+def _predict_cases(n=30, seed=0):
+    def make(rng):
+        n_, d = rng.integers(1, 8), rng.integers(1, 4)
+        X = np.hstack([np.ones((n_, 1)), rng.integers(-2, 3, size=(n_, d))])
+        return (rng.integers(-2, 3, size=d + 1).astype(float), X)
+    return grading.random_cases(make, n=n, seed=seed)
+
+
+def _student_predict(w, X):  # written independently of the reference
+    return np.array([1 if sum(wi * xi for wi, xi in zip(w, x)) > 0 else 0 for x in X])
+
+
+def _backward_cases(n=15, seed=0):
+    def make(rng):
+        sizes = [int(k) for k in rng.integers(1, 5, size=rng.integers(2, 4))]
+        params = [(rng.standard_normal((m, k)), rng.standard_normal(m))
+                  for k, m in zip(sizes[:-1], sizes[1:])]
+        X = rng.standard_normal((int(rng.integers(1, 5)), sizes[0]))
+        return (params, mlp.forward(params, X), rng.random((X.shape[0], sizes[-1])))
+    return grading.random_cases(make, n=n, seed=seed)
+
+
+# ---------------------------------------------------------------- the comparison
+def test_reference_passes_against_itself():
+    check_function(perceptron.predict, perceptron.predict, _predict_cases(),
+                   forbid_reference=False)
+    check_function(mlp.backward, mlp.backward, _backward_cases(), forbid_reference=False,
+                   output_names=("dW", "db"))
+
+
+def test_independent_correct_solution_passes_under_the_guard():
+    check_function(_student_predict, perceptron.predict, _predict_cases(), name="predict")
+
+
+def test_perturbed_solution_fails_with_a_french_message_naming_the_case():
+    def off_by_one(w, X):
+        y = _student_predict(w, X)
+        if len(y) >= 4:
+            y[3] = 1 - y[3]
+        return y
+
+    cases = _predict_cases()
+    first = next(i for i, c in enumerate(cases, 1) if len(c.args[1]) >= 4)
+    with pytest.raises(AssertionError) as err:
+        check_function(off_by_one, perceptron.predict, cases, name="predict")
+    msg = str(err.value)
+    assert msg.startswith("La fonction « predict » ne donne pas le résultat attendu "
+                          f"(cas {first} sur {len(cases)} : aléatoire n°{first})")
+    assert "entrées :" in msg and "attendu :" in msg and "obtenu  :" in msg
+    assert "plus grand écart à l'indice (3,)" in msg
+
+
+def test_tolerances_are_applied():
+    ref = lambda x: np.sin(x)  # noqa: E731
+    cases = grading.random_cases(lambda rng: (rng.standard_normal(5),), n=5)
+    check_function(lambda x: np.sin(x) + 1e-10, ref, cases)
+    with pytest.raises(AssertionError, match="tolérance 1e-08"):
+        check_function(lambda x: np.sin(x) + 1e-5, ref, cases)
+
+
+def test_tuple_outputs_name_the_wrong_entry():
+    def wrong_db(params, outputs, T):
+        return [(dW, 2 * db) for dW, db in mlp.backward(params, outputs, T)]
+    with pytest.raises(AssertionError, match=r"le résultat \(élément n°\d → db\) est faux"):
+        check_function(wrong_db, mlp.backward, _backward_cases(), output_names=("dW", "db"),
+                       forbid_reference=False)
+    with pytest.raises(AssertionError, match=r"contient 1 valeur\(s\) ; 2 sont attendues"):
+        check_function(lambda: (np.zeros(2),), lambda: (np.zeros(2), np.zeros(3)), [case()])
+    with pytest.raises(AssertionError, match=r"\(élément n°1\) a la forme \(1,\) ; la forme "
+                                             r"attendue est \(2,\)"):
+        check_function(lambda: [(1.0,)], lambda: [(1.0, 2.0)], [case()])
+
+
+class _Liar:
+    def __eq__(self, other):
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("never asked")
+
+
+class _LyingArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+
+
+def test_objects_whose_eq_lies_are_rejected():
+    cases = _predict_cases(n=3)
+    with pytest.raises(AssertionError, match="objet de type _Liar : un tableau NumPy"):
+        check_function(lambda w, X: _Liar(), perceptron.predict, cases, name="predict")
+    # An ndarray subclass is reduced to its data: its __eq__ is never consulted.
+    wrong = lambda w, X: np.full(len(X), 7.0).view(_LyingArray)  # noqa: E731
+    assert (wrong(*cases[0].args) == perceptron.predict(*cases[0].args)).all()
+    with pytest.raises(AssertionError, match="ne donne pas le résultat attendu"):
+        check_function(wrong, perceptron.predict, cases, name="predict")
+
+
+@pytest.mark.parametrize("value, message", [
+    (None, "vaut None : avez-vous oublié le « return » ?"),
+    ("0 1", "objet de type str"),
+    (np.array([1 + 0j, 0j]), "tableau de type complex128"),
+    (np.array(["a", "b"]), "tableau de type <U1"),
+    ([[1.0], [1.0, 2.0]], "liste de tableaux de formes différentes"),
+    (np.zeros((2, 1)), "a la forme (2, 1) ; la forme attendue est (2,)"),
+])
+def test_type_and_shape_are_checked_first(value, message):
+    with pytest.raises(AssertionError) as err:
+        check_function(lambda: value, lambda: np.zeros(2), [case()], name="f")
+    assert message in str(err.value)
+
+
+def test_lists_numbers_bools_and_tensors_are_accepted():
+    torch = pytest.importorskip("torch")
+    for value in ([0, 1], (0.0, 1.0), np.array([False, True]), torch.tensor([0.0, 1.0])):
+        check_function(lambda v=value: v, lambda: np.array([0, 1]), [case()], name="f")
+    check_function(lambda: 2, lambda: 2.0, [case()], name="f")
+
+
+def test_inputs_are_copied_for_each_side():
+    def mutating(w, X):
+        y = (X @ w > 0).astype(int)
+        w[:] = 1e9
+        X[:] = -1
+        return y
+    check_function(mutating, perceptron.predict, _predict_cases(n=10), name="predict")
+
+
+def test_random_cases_are_reproducible():
+    a, b = _predict_cases(seed=3), _predict_cases(seed=3)
+    assert all(np.array_equal(x, y) for ca, cb in zip(a, b) for x, y in zip(ca.args, cb.args))
+    conv = grading.random_conv_case(np.random.default_rng(0))
+    out = (conv["x"].shape[2] + 2 * conv["padding"] - conv["w"].shape[2]) // conv["stride"] + 1
+    assert out >= 1 and conv["w"].shape[1] == conv["x"].shape[1]
+
+
+def test_check_value():
+    grading.check_value(np.array([1.0, 2.0]), [1.0, 2.0], name="w_et")
+    with pytest.raises(AssertionError, match="La variable « w_et » n'a pas la valeur attendue"):
+        grading.check_value(np.array([1.0, 2.5]), [1.0, 2.0], name="w_et")
+
+
+# ------------------------------------------------------------------ student calls
+def test_student_exception_becomes_a_french_message():
+    with pytest.raises(AssertionError) as err:
+        check_function(lambda x: 1 / 0, lambda x: x, [case(1.0, label="un")], name="f")
+    assert str(err.value) == ("La fonction « f » a levé une exception (cas 1 sur 1 : un) : "
+                              "ZeroDivisionError: division by zero")
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_infinite_loop_is_stopped():
+    def forever():
+        while True:
+            pass
+
+    def stubborn():  # swallows the first interruption, then returns
+        try:
+            while True:
+                pass
+        except BaseException:
+            return 1.0
+
+    for fn in (forever, stubborn):
+        with pytest.raises(AssertionError, match="n'a pas terminé en 0.3 s"):
+            call_student(fn, max_seconds=0.3)
+    assert call_student(lambda: 5, max_seconds=0.3) == 5
+
+
+def test_nothing_reaches_stderr(capfd):
+    def noisy(x):
+        print("debug", file=sys.stderr)
+        import warnings
+        warnings.warn("careful")
+        return np.exp(x) / np.exp(x)  # overflow: nan, RuntimeWarning
+    with pytest.raises(AssertionError):
+        check_function(noisy, lambda x: np.ones(1), [case(np.array([1000.0]))], name="f")
+    assert capfd.readouterr().err == ""
+
+
+# ----------------------------------------------------------------- shortcut guard
+def test_direct_call_and_aliases_of_the_reference_are_caught():
+    from dlcourse.perceptron import predict as p
+    import dlcourse.perceptron as P
+
+    def helper(w, X):  # a student's wrapper around the reference
+        return P.predict(w, X)
+
+    for student in (p, lambda w, X: p(w, X), helper, lambda w, X: list(map(P.predict, [w], [X]))[0]):
+        with pytest.raises(ShortcutError) as err:
+            check_function(student, perceptron.predict, _predict_cases(n=2), name="predict")
+        msg = str(err.value)
+        assert "La fonction « predict » appelle dlcourse.perceptron." in msg
+        assert "l'exercice consiste à l'écrire vous-même" in msg
+
+
+def test_other_reference_modules_are_forbidden_too():
+    from dlcourse import activations
+
+    def my_forward(params, X):  # uses the course's sigmoid instead of writing it
+        out = [X]
+        for W, b in params:
+            out.append(activations.sigmoid(out[-1] @ W.T + b))
+        return out
+    cases = [c.args[:1] + (c.args[1][0],) for c in _backward_cases(n=2)]
+    with pytest.raises(ShortcutError, match="appelle dlcourse.activations.sigmoid"):
+        check_function(my_forward, mlp.forward, cases, name="forward")
+    check_function(my_forward, mlp.forward, cases, name="forward", forbid_reference=False)
+
+
+def test_torch_builtins_and_python_functions_are_caught():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    from torch.nn.functional import max_pool2d as mp
+    x, w = torch.randn(1, 1, 4, 4), torch.randn(1, 1, 2, 2)
+    forbid = ("torch.nn.functional.conv2d", "torch.nn.functional.max_pool2d",
+              "torch.max_pool2d", "torch.optim")
+    shortcuts = {
+        "torch.conv2d": lambda: F.conv2d(x, w),
+        "conv2d": lambda: torch.conv2d(x, w),
+        "max_pool2d": lambda: mp(x, 2),
+        "torch.max_pool2d": lambda: torch.max_pool2d(x, 2),
+        "SGD": lambda: torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1),
+    }
+    for what, fn in shortcuts.items():
+        with pytest.raises(ShortcutError) as err:
+            with forbidden(*forbid, who="La fonction « f »"):
+                fn()
+        assert "La fonction « f » appelle" in str(err.value), what
+    with forbidden(*forbid):  # other torch operations stay allowed
+        torch.relu(x).sum()
+        F.avg_pool2d(x, 2)
+
+
+def test_numpy_dispatchers_and_lazy_imports_are_caught(tmp_path, monkeypatch):
+    from numpy.linalg import solve as s
+    with pytest.raises(ShortcutError, match="numpy.linalg.solve"):
+        with forbidden("numpy.linalg.solve"):
+            s(np.eye(2), np.ones(2))
+    # A module not imported yet when the guard starts, imported by the student's code.
+    (tmp_path / "course_solution_xyz.py").write_text(textwrap.dedent("""
+        def answer():
+            return 42
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "course_solution_xyz" not in sys.modules
+
+    def student():
+        import course_solution_xyz
+        return course_solution_xyz.answer()
+    with pytest.raises(AssertionError, match="course_solution_xyz.answer"):
+        call_student(student, forbid=("course_solution_xyz",))
+
+
+def test_guard_restores_the_previous_profiler():
+    calls = []
+
+    def outer_profiler(frame, event, arg):
+        calls.append(event)
+
+    sys.setprofile(outer_profiler)
+    try:
+        with forbidden("numpy.linalg.solve"):
+            np.linalg.inv(np.eye(2))
+        assert sys.getprofile() is outer_profiler
+        with pytest.raises(ShortcutError):
+            with forbidden("numpy.linalg.solve"):
+                np.linalg.solve(np.eye(2), np.ones(2))
+        assert sys.getprofile() is outer_profiler
+    finally:
+        sys.setprofile(None)
+    assert calls, "the outer profiler kept working between the guarded blocks"
+
+
+def test_switching_the_guard_off_is_refused():
+    with pytest.raises(ShortcutError, match="a désactivé la surveillance des appels"):
+        call_student(lambda: sys.setprofile(None))
+    assert sys.getprofile() is None
+
+
+def test_missing_libraries_are_ignored():
+    with forbidden("a_library_that_is_not_installed.conv2d", "torch.no_such_function"):
+        np.ones(2).sum()
