@@ -38,6 +38,10 @@ CASES = [
 ROUNDS = 100
 
 
+def _load() -> str:
+    return "n/a" if not hasattr(os, "getloadavg") else "%.1f" % os.getloadavg()[0]
+
+
 def best_of(funcs: dict, rounds: int = ROUNDS) -> dict:
     """Best wall time of each function, calls interleaved round by round."""
     best = dict.fromkeys(funcs, float("inf"))
@@ -90,7 +94,7 @@ def bench_case(xs, ws, stride, padding, dtype) -> dict:
 
 def main() -> None:
     print(f"numpy {np.__version__}, torch {torch.__version__}, {THREADS} threads each, "
-          f"best of {ROUNDS} calls (ms)")
+          f"best of {ROUNDS} calls (ms); load average {_load()}")
     ratio_cs231n = {}
     for dtype in (np.float64, np.float32):
         for name, xs, ws, stride, padding in CASES:
@@ -117,6 +121,7 @@ def main() -> None:
     print(f"naive loops, x(2, 3, 8, 8) w(4, 3, 3, 3) p=1, forward+backward: "
           f"{1e3 * t['naive']:.2f} ms per call vs {1e3 * t['vectorised']:.3f} ms vectorised "
           f"({t['naive'] / t['vectorised']:.0f}x slower)")
+    print(f"load average at the end {_load()} (other processes skew timings, torch's most)")
     print(f"float32 forward+backward ratio ours/torch: {ratio_cs231n['float32']:.2f}")
     print(f"float64 forward+backward ratio ours/torch: {ratio_cs231n['float64']:.2f}")
 

@@ -33,7 +33,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.grade import MOODLE_COLUMNS, grade_assignment
+from dlcourse.grade import (MOODLE_COLUMNS, MOODLE_FILE_REGEXP, StripTracebacks,
+                            grade_assignment, main)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(d.name for d in (ROOT / "solutions").iterdir()
@@ -73,35 +74,36 @@ def _strip_markers(source: str) -> str:
                      if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
 
 
-def _hidden_lines(source_nb) -> list[str]:
-    """Significant lines of the hidden-test regions of a source notebook."""
-    lines, inside = [], False
+def _regions(source_nb) -> dict[str, set[str]]:
+    """Significant lines (>= 25 characters) of a source notebook, by region: "hidden" tests,
+    "solution" (code regions and written answers) and "public" (everything else)."""
+    found: dict[str, set[str]] = {"hidden": set(), "solution": set(), "public": set()}
     for cell in source_nb.cells:
+        region = "public"
+        if cell.cell_type == "markdown" and _nbgrader_meta(cell).get("solution"):
+            region = "solution"
         for line in cell.source.split("\n"):
             if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif "END HIDDEN TESTS" in line:
-                inside = False
-            elif inside and len(line.strip()) >= 25:
-                lines.append(line.strip())
-    return lines
+                region = "hidden"
+            elif "BEGIN SOLUTION" in line:
+                region = "solution"
+            elif "END HIDDEN TESTS" in line or "END SOLUTION" in line:
+                region = "public"
+            elif len(line.strip()) >= 25:
+                found[region].add(line.strip())
+    return found
+
+
+def _hidden_lines(source_nb) -> list[str]:
+    """Lines only the hidden tests hold (not also in the solution or the statement)."""
+    r = _regions(source_nb)
+    return sorted(r["hidden"] - r["solution"] - r["public"])
 
 
 def _solution_lines(source_nb) -> list[str]:
-    lines, inside = [], False
-    for cell in source_nb.cells:
-        meta = _nbgrader_meta(cell)
-        if cell.cell_type == "markdown" and meta.get("solution"):
-            lines += [l.strip() for l in cell.source.split("\n") if len(l.strip()) >= 25]
-            continue
-        for line in cell.source.split("\n"):
-            if "BEGIN SOLUTION" in line:
-                inside = True
-            elif "END SOLUTION" in line:
-                inside = False
-            elif inside and len(line.strip()) >= 25:
-                lines.append(line.strip())
-    return lines
+    """Lines only the solution holds (a given cell may legitimately repeat one)."""
+    r = _regions(source_nb)
+    return sorted(r["solution"] - r["public"])
 
 
 def _visible_text(path: Path) -> str:
@@ -271,7 +273,8 @@ def test_moodle_csv_rows(graded):
         exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
     assert exported["1001"] == total and exported["1002"] == 0.0
     with zipfile.ZipFile(graded.course / "grades" / f"{graded.assignment}-feedback.zip") as z:
-        assert f"Ada Lovelace_1001_assignsubmission_file_{graded.notebook[:-6]}.html" in z.namelist()
+        expected = f"Ada Lovelace_1001_assignsubmission_file_{graded.notebook[:-6]}.html"
+        assert expected in z.namelist()
 
 
 def test_release_is_up_to_date(graded):
@@ -317,19 +320,58 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path):
     killer = with_first_cell("import os\nos._exit(1)")
     hang = with_first_cell("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                            "while True:\n    time.sleep(0.1)")
+    loop = with_first_cell("while True:\n    pass")  # interrupted at the cell timeout
     subs = [(Submission("2001", "Kernel Killer", "broken"), killer),
             (Submission("2002", "Never Ends", "broken"), hang),
-            (Submission("2003", "Alan Turing", "release"), release)]
+            (Submission("2003", "Alan Turing", "release"), release),
+            (Submission("2004", "Endless Loop", "broken"), loop)]
     zip_path = tmp_path / "moodle.zip"
     _moodle_zip(zip_path, notebook, subs)
-    results = {r.student_id: r for r in grade_assignment(
-        course, assignment, zip_path, cell_timeout=3, student_timeout=25)}
-    assert results["2001"].status == "kernel died"
-    assert results["2002"].status == "did not finish"
-    assert results["2003"].status == "ok" and results["2003"].score == 0.0
+    # The command as INSTRUCTORS.md gives it.
+    assert main([assignment, "--moodle-zip", str(zip_path), "--course-dir", str(course),
+                 "--cell-timeout", "5", "--student-timeout", "40"]) == 0
+    with open(course / "downloaded" / assignment / "status.csv", encoding="utf-8") as fh:
+        results = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert {sid: r["status"] for sid, r in results.items()} == {
+        "2001": "kernel died", "2002": "did not finish", "2003": "ok", "2004": "ok"}
+    def moodle_rows():
+        with open(course / "grades" / f"{assignment}-moodle.csv", encoding="utf-8") as fh:
+            return [{k: v for k, v in r.items() if k != "Last modified (grade)"}
+                    for r in csv.DictReader(fh)]
+    first_rows = moodle_rows()
+    # After manual grading: feedback and CSV again from the gradebook, same rows.
+    assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
+    assert moodle_rows() == first_rows
+    first = next(_nbgrader_meta(c)["grade_id"] for c in release.cells
+                 if _nbgrader_meta(c).get("solution"))
     with open(course / "grades" / f"{assignment}-moodle.csv", newline="", encoding="utf-8") as fh:
         rows = {r["Identifier"]: r for r in csv.DictReader(fh)}
     assert rows["Participant 2001"]["Grade"] == "" and "noyau" in \
         rows["Participant 2001"]["Feedback comments"]
     assert rows["Participant 2002"]["Grade"] == ""
-    assert rows["Participant 2003"]["Grade"] == "0"
+    assert rows["Participant 2003"]["Grade"] == "0" and rows["Participant 2004"]["Grade"] == "0"
+    assert "arrêtée" in rows["Participant 2004"]["Feedback comments"]
+    assert f"à temps : {first}." in rows["Participant 2004"]["Feedback comments"]
+
+
+@pytest.mark.parametrize("name, student, file_id", [
+    ("/x/extracted/moodle/Ada Lovelace_1001_assignsubmission_file_tp01-perceptron.ipynb",
+     "1001", "tp01-perceptron.ipynb"),
+    ("/x/Jean-Éric D'Arc_42_assignsubmission_file/tp01-perceptron.ipynb",
+     "42", "tp01-perceptron.ipynb"),
+    ("/x/A B_7_assignsubmission_file/sub/tp01 (1).ipynb", "7", "tp01 (1).ipynb"),
+])
+def test_moodle_file_names(name, student, file_id):
+    match = re.match(MOODLE_FILE_REGEXP, name)
+    assert match and match["student_id"] == student and match["file_id"] == file_id
+    assert not re.match(MOODLE_FILE_REGEXP, "/x/A B_7_assignsubmission_onlinetext_a.html")
+
+
+def test_feedback_keeps_only_the_message_of_errors_in_test_cells():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", metadata={
+        "nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}})])
+    nb.cells[0].outputs = [nbformat.v4.new_output(
+        "error", ename="AssertionError", evalue="message en français",
+        traceback=["Cell In[3], line 5", "grading.check_function(secret)"])]
+    out, _ = StripTracebacks().preprocess(nb, {})
+    assert out.cells[0].outputs[0]["traceback"] == ["AssertionError: message en français"]

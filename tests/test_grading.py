@@ -199,7 +199,8 @@ def test_direct_call_and_aliases_of_the_reference_are_caught():
     def helper(w, X):  # a student's wrapper around the reference
         return P.predict(w, X)
 
-    for student in (p, lambda w, X: p(w, X), helper, lambda w, X: list(map(P.predict, [w], [X]))[0]):
+    via_map = lambda w, X: list(map(P.predict, [w], [X]))[0]  # noqa: E731
+    for student in (p, lambda w, X: p(w, X), helper, via_map):
         with pytest.raises(ShortcutError) as err:
             check_function(student, perceptron.predict, _predict_cases(n=2), name="predict")
         msg = str(err.value)
@@ -294,3 +295,19 @@ def test_switching_the_guard_off_is_refused():
 def test_missing_libraries_are_ignored():
     with forbidden("a_library_that_is_not_installed.conv2d", "torch.no_such_function"):
         np.ones(2).sum()
+
+
+def test_check_raises():
+    def size(n):
+        if n <= 0:
+            raise ValueError("n must be > 0")
+        return n
+    grading.check_raises(size, [case(0), case(-3)], name="size")
+    with pytest.raises(AssertionError, match=r"doit lever une ValueError \(cas 2 sur 2\), mais "
+                                             r"elle a renvoyé 5"):
+        grading.check_raises(lambda n: 5 if n else size(n), [case(0), case(1)], name="size")
+    with pytest.raises(AssertionError, match=r"TypeError: non ; une ValueError est attendue"):
+        grading.check_raises(lambda n: (_ for _ in ()).throw(TypeError("non")), [case(0)],
+                             name="size")
+    with pytest.raises(ShortcutError):
+        grading.check_raises(lambda n: perceptron.predict([1.0], [[n]]), [case(0)], name="p")

@@ -231,9 +231,8 @@ def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding, ones: bool) -> np.
     of the perceptron (Lecture 000), and comes out of the same product.
     """
     (sh, sw), (ph, pw) = stride, padding
-    xp = _pad(x, ph, pw)
-    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # N,C,H',W',kh,kw
-    n, c, ho, wo = win.shape[:4]
+    win = sliding_window_view(_pad(x, ph, pw), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]  # win: (N, C, H', W', kh, kw)
     ckk = c * kh * kw
     cols = np.empty((n, ckk + ones, ho * wo), dtype=x.dtype)
     cols[:, :ckk].reshape(n, c, kh, kw, ho, wo)[...] = win.transpose(0, 1, 4, 5, 2, 3)
@@ -246,7 +245,7 @@ def _col2im(dcols: np.ndarray, shape, kh: int, kw: int, stride, padding) -> np.n
     """Inverse of the im2col layout: add each column back onto its receptive field.
 
     ``dcols`` of shape (N, C*kh*kw, H'*W') -> (N, C, H, W). One strided slice-add per
-    kernel offset (a, b): the fields overlap when the stride is smaller than the kernel.
+    kernel offset (a, b), so that overlapping fields (stride < kernel) add up.
     """
     (sh, sw), (ph, pw) = stride, padding
     n, c, h, w = shape
@@ -321,7 +320,7 @@ def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
     -------
     y : ndarray of shape (N, F, H', W')
         :math:`H' = \lfloor (H + 2p - k_h)/s \rfloor + 1` (see :func:`conv_output_size`),
-        same for :math:`W'`. float32 if ``x``, ``w`` (and ``b``) are float32, else float64.
+        same for :math:`W'`. float32 if ``x`` and ``w`` are float32, else float64.
 
     Raises
     ------

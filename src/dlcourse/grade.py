@@ -185,11 +185,16 @@ def _autograde(course: Path, assignment: str, sid: str, cell_timeout: int,
         result.status = "did not finish"
         result.notes.append(f"La correction automatique n'a pas terminé en {student_timeout:g} s "
                             f"(boucle infinie ?) : votre notebook sera corrigé à la main.")
+    elif rc != 0 and ("CellTimeoutError" in out or "Timeout waiting for" in out):
+        # The kernel ignored the interruption sent at the cell timeout (nbgrader gives up).
+        result.status = "did not finish"
+        result.notes.append("Une cellule de votre notebook ne s'est pas arrêtée quand la "
+                            "correction automatique l'a interrompue : il sera corrigé à la main.")
     elif "DeadKernelError" in out or "Kernel died" in out:
         result.status = "kernel died"
-        result.notes.append("Le noyau Python s'est arrêté pendant l'exécution de votre notebook "
-                            "(plantage, mémoire épuisée ou appel à exit) : il sera corrigé à la "
-                            "main.")
+        result.notes.append("Le noyau Python s'est arrêté pendant l'exécution de votre "
+                            "notebook (plantage, mémoire épuisée ou appel à exit) : il sera "
+                            "corrigé à la main.")
     elif rc != 0:
         result.status = "autograde failed"
         result.notes.append("La correction automatique a échoué : votre notebook sera corrigé "

@@ -35,7 +35,7 @@ Example
 >>> check_function(lambda x: 3 * x, ref, cases, name="double")
 Traceback (most recent call last):
 ...
-AssertionError: La fonction « double » ne donne pas le résultat attendu (cas 2 sur 6 : aléatoire n°1)...
+AssertionError: La fonction « double » ne donne pas le résultat attendu (cas 2 sur 6 : ...
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ import numpy as np
 
 __all__ = [
     "Case", "case", "random_cases", "random_conv_case", "as_plain_array", "compare",
-    "check_function", "check_value", "call_student", "forbidden", "ShortcutError",
-    "REFERENCE_MODULES",
+    "check_function", "check_raises", "check_value", "call_student", "forbidden",
+    "ShortcutError", "REFERENCE_MODULES",
 ]
 
 #: Modules of the package that hold reference solutions: forbidden by default while a
@@ -172,7 +172,7 @@ def as_plain_array(value: Any, what: str = "le résultat") -> np.ndarray:
     >>> as_plain_array(Liar())
     Traceback (most recent call last):
     ...
-    AssertionError: le résultat est un objet de type Liar : un tableau NumPy ou un nombre est attendu.
+    AssertionError: le résultat est un objet de type Liar : un tableau NumPy ou un nombre ...
     """
     try:
         arr = _plain(value, what)
@@ -331,8 +331,9 @@ class _Guard:
 
     def __init__(self, targets: Iterable[Any]):
         self.codes: dict[types.CodeType, str] = {}
-        self.files: set[str] = set()
-        self.prefixes: tuple[str, ...] = ()
+        self.files: dict[str, str] = {}     # file of a forbidden module -> module name
+        self.prefixes: tuple[str, ...] = ()  # folders of forbidden packages
+        self.prefix_names: dict[str, str] = {}
         self.builtins: dict[int, str] = {}
         self.builtin_names: set[tuple[int, str]] = set()
         self.keep: list[Any] = []  # keep resolved objects alive: their ids are keys
@@ -344,19 +345,14 @@ class _Guard:
         if isinstance(target, str) and importlib.util.find_spec(target.split(".")[0]) is None:
             return  # the library is not installed: nothing to forbid
         if isinstance(target, str):
-            files, prefixes = _module_files(target) if _is_module_name(target) else (set(), ())
-            if files:
-                self.files |= files
-                self.prefixes += prefixes
+            if _is_module_name(target) and self._add_module(target):
                 return
         obj = _resolve(target)
         if obj is None:
             return
         self.keep.append(obj)
         if isinstance(obj, types.ModuleType):
-            files, prefixes = _module_files(obj.__name__)
-            self.files |= files
-            self.prefixes += prefixes
+            self._add_module(obj.__name__)
         elif isinstance(obj, type):
             for klass in obj.__mro__[:-1]:
                 for attr in vars(klass).values():
@@ -378,6 +374,18 @@ class _Guard:
             if owner is not None and hasattr(obj, "__name__"):
                 self.builtin_names.add((id(owner), obj.__name__))
 
+    def _add_module(self, name: str) -> bool:
+        files, prefixes = _module_files(name)
+        self.files.update(dict.fromkeys(files, name))
+        self.prefixes += prefixes
+        self.prefix_names.update(dict.fromkeys(prefixes, name))
+        return bool(files)
+
+    def _module_of(self, filename: str) -> str:
+        if filename in self.files:
+            return self.files[filename]
+        return next(n for p, n in self.prefix_names.items() if filename.startswith(p))
+
     def hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event == "call":
             code = frame.f_code
@@ -385,7 +393,10 @@ class _Guard:
             if name is None and code.co_name != "<module>" and (  # importing is no shortcut
                     code.co_filename in self.files or
                     (self.prefixes and code.co_filename.startswith(self.prefixes))):
-                name = f"{frame.f_globals.get('__name__', '?')}.{code.co_qualname}"
+                module = frame.f_globals.get("__name__", "?")
+                target = self._module_of(code.co_filename)
+                name = f"{module}.{code.co_qualname}" if module == target else \
+                    f"{target} ({module}.{code.co_qualname})"
             if name is not None:
                 self.seen = name
                 sys.setprofile(None)  # one call is enough: let the rest run at full speed
@@ -635,6 +646,56 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
                 f"  entrées : {_fmt_case(c)}\n  {err}") from None
 
 
+def check_raises(student_fn: Callable, cases: Iterable[Case | tuple],
+                 exception: type[BaseException] | tuple = ValueError, *,
+                 name: str | None = None, forbid: Iterable[Any] = (),
+                 forbid_reference: bool = True, max_seconds: float | None = 10.0) -> None:
+    """Check that a student function refuses bad inputs with ``exception``.
+
+    Each case must make ``student_fn`` raise ``exception`` (or a subclass); returning
+    normally, or raising another exception, fails with a French message naming the case.
+    The calls run under the shortcut guard and the time limit of :func:`call_student`.
+
+    Examples
+    --------
+    >>> def size(n):
+    ...     if n <= 0:
+    ...         raise ValueError("n must be > 0")
+    ...     return n
+    >>> check_raises(size, [case(0), case(-1)], name="size")
+    >>> check_raises(lambda n: n, [case(0, label="zéro")], name="size")
+    Traceback (most recent call last):
+    ...
+    AssertionError: La fonction « size » doit lever une ValueError (cas 1 sur 1 : zéro), mais ...
+    """
+    name = name or getattr(student_fn, "__name__", "votre fonction")
+    wanted = exception if isinstance(exception, tuple) else (exception,)
+    wanted_names = " ou ".join(e.__name__ for e in wanted)
+    cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
+    for i, c in enumerate(cases, 1):
+        where = f" (cas {i} sur {len(cases)}{' : ' + c.label if c.label else ''})"
+
+        def _call(c=c):
+            try:
+                return ("returned", student_fn(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)))
+            except wanted:
+                return ("raised", None)
+        try:
+            outcome, value = call_student(_call, name=name, forbid=forbid,
+                                          forbid_reference=forbid_reference,
+                                          max_seconds=max_seconds, where=where)
+        except ShortcutError:
+            raise
+        except AssertionError as err:
+            if "a levé une exception" not in str(err):
+                raise
+            raise AssertionError(f"{err} ; une {wanted_names} est attendue.") from None
+        if outcome == "returned":
+            shown = _fmt_input(value)
+            raise AssertionError(f"La fonction « {name} » doit lever une {wanted_names}{where}, "
+                                 f"mais elle a renvoyé {shown}.")
+
+
 def _fmt_case(c: Case) -> str:
     parts = [_fmt_input(a) for a in c.args]
     parts += [f"{k}={_fmt_input(v)}" for k, v in c.kwargs.items()]
@@ -652,7 +713,7 @@ def check_value(got: Any, expected: Any, *, name: str, atol: float = 1e-8,
     >>> check_value([1.0, 2.0], [1.0, 3.0], name="w")
     Traceback (most recent call last):
     ...
-    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat est faux : 1 valeur(s) sur 2 diffèrent...
+    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat est faux : ...
     """
     try:
         _compare(got, expected, "le résultat", atol, rtol, None)

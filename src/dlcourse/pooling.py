@@ -8,7 +8,8 @@ output size is :math:`\lfloor (H - k)/s \rfloor + 1` (see
 :func:`dlcourse.conv.conv_output_size`).
 
 The ``*_naive`` functions loop over output positions and are the ones to read; the others
-compute the same on a strided view of all windows and are tested equal.
+loop over the few kernel offsets instead, each step a whole-array operation on a strided
+view of the input, and are tested equal.
 
 Lectures: 000 (Lefort), "Couche de Pooling" and "Apprentissage" (gradient goes back to
 the arg-max; average pooling is a weighted sum); 001 (Mahmoudi), "CNN : pooling"; 002
@@ -28,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
 from .conv import IntOrPair, _as_tensor, _check_dout, _pair
@@ -56,10 +56,30 @@ def _check_pool(func: str, x: Any, kernel_size: Any, stride: Any):
     return x, (kh, kw), (sh, sw), ((h - kh) // sh + 1, (w - kw) // sw + 1)
 
 
-def _windows(x: np.ndarray, k, s, out_hw) -> np.ndarray:
-    """View (no copy) of every window: shape (N, C, H', W', kh, kw)."""
-    win = sliding_window_view(x, k, axis=(2, 3))[:, :, ::s[0], ::s[1]]
-    return win[:, :, :out_hw[0], :out_hw[1]]
+def _offsets(x: np.ndarray, k, s, out_hw):
+    """Yield ``(a, b, view)`` per kernel offset, ``view[n, c, i, j] = x[n, c, s i + a, s j + b]``.
+
+    Looping over the :math:`k_h k_w` offsets (a few) rather than over the windows (many)
+    keeps every NumPy operation large: the vectorised pooling is a handful of whole-array
+    operations, one per offset.
+    """
+    (kh, kw), (sh, sw), (ho, wo) = k, s, out_hw
+    for a in range(kh):
+        for b in range(kw):
+            yield a, b, x[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw]
+
+
+def _first_argmax(x: np.ndarray, k, s, out_hw) -> tuple[np.ndarray, np.ndarray]:
+    """Max of each window and the offset index a*kw + b of its first occurrence."""
+    best, where = None, None
+    for a, b, view in _offsets(x, k, s, out_hw):
+        if best is None:
+            best, where = view.copy(), np.zeros(view.shape, dtype=np.intp)
+            continue
+        larger = view > best  # strict: on a tie the earlier offset keeps the gradient
+        where = np.where(larger, a * k[1] + b, where)
+        best = np.maximum(best, view)
+    return best, where
 
 
 # --------------------------------------------------------------------------- forward
@@ -117,7 +137,10 @@ def max_pool2d(x: ArrayLike, kernel_size: IntOrPair,
            [3., 4.]])
     """
     x, k, s, out_hw = _check_pool("max_pool2d", x, kernel_size, stride)
-    return _windows(x, k, s, out_hw).max(axis=(4, 5))
+    y = None
+    for _, _, view in _offsets(x, k, s, out_hw):
+        y = view.copy() if y is None else np.maximum(y, view, out=y)
+    return y
 
 
 def avg_pool2d_naive(x: ArrayLike, kernel_size: IntOrPair,
@@ -170,7 +193,10 @@ def avg_pool2d(x: ArrayLike, kernel_size: IntOrPair,
            [10.5, 12.5]])
     """
     x, k, s, out_hw = _check_pool("avg_pool2d", x, kernel_size, stride)
-    return _windows(x, k, s, out_hw).mean(axis=(4, 5))
+    total = np.zeros((x.shape[0], x.shape[1]) + out_hw, dtype=x.dtype)
+    for _, _, view in _offsets(x, k, s, out_hw):
+        total += view
+    return total / (k[0] * k[1])
 
 
 # --------------------------------------------------------------------------- backward
@@ -241,15 +267,12 @@ def max_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntOrPair,
     x, (kh, kw), (sh, sw), (ho, wo) = _check_pool(func, x, kernel_size, stride)
     n_batch, c, h, w = x.shape
     dout = _check_dout(dout, func, (n_batch, c, ho, wo), x.dtype)
-    win = _windows(x, (kh, kw), (sh, sw), (ho, wo)).reshape(n_batch, c, ho, wo, kh * kw)
-    first_max = win.argmax(axis=4)  # np.argmax returns the first maximum, as PyTorch
+    _, first = _first_argmax(x, (kh, kw), (sh, sw), (ho, wo))
     dx = np.zeros_like(x)
     # Route each gradient by kernel offset: one strided slice per offset, so that windows
     # that overlap add up instead of overwriting each other.
-    for a in range(kh):
-        for b in range(kw):
-            dx[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += np.where(
-                first_max == a * kw + b, dout, 0.0)
+    for a, b, view in _offsets(dx, (kh, kw), (sh, sw), (ho, wo)):
+        view += np.where(first == a * kw + b, dout, 0.0)
     return dx
 
 
@@ -273,7 +296,8 @@ def avg_pool2d_backward_naive(dout: ArrayLike, x: ArrayLike, kernel_size: IntOrP
         for ch in range(c):
             for i in range(ho):
                 for j in range(wo):
-                    dx[n, ch, sh * i:sh * i + kh, sw * j:sw * j + kw] += dout[n, ch, i, j] / (kh * kw)
+                    share = dout[n, ch, i, j] / (kh * kw)
+                    dx[n, ch, sh * i:sh * i + kh, sw * j:sw * j + kw] += share
     return dx
 
 
@@ -312,7 +336,6 @@ def avg_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntOrPair,
     dout = _check_dout(dout, func, (n_batch, c, ho, wo), x.dtype)
     share = dout / (kh * kw)
     dx = np.zeros_like(x)
-    for a in range(kh):
-        for b in range(kw):
-            dx[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += share
+    for _, _, view in _offsets(dx, (kh, kw), (sh, sw), (ho, wo)):
+        view += share
     return dx

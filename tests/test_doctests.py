@@ -1,0 +1,20 @@
+"""Every docstring example of the package runs and prints what it says."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import dlcourse
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(dlcourse.__path__, "dlcourse."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                             verbose=False)
+    assert result.failed == 0, f"{result.failed} failing docstring example(s) in {name}"
