@@ -326,16 +326,46 @@ def _describe(obj: Any) -> str:
     return f"{mod}.{name}" if mod else name
 
 
+#: Array type of a library: forbidding one of its functions also forbids the method of the
+#: same name of its arrays (``torch.softmax`` → ``tensor.softmax(-1)``).
+_ARRAY_TYPES = {"torch": "torch.Tensor", "numpy": "numpy.ndarray"}
+
+_MISSING = object()
+
+
+def _names(labels: list[str]) -> str:
+    """The forbidden thing as the assignment listed it, with its other listed names."""
+    if len(labels) == 1:
+        return labels[0]
+    return f"{labels[0]} (alias : {', '.join(labels[1:])})"
+
+
+def _note(table: dict, key: Any, label: str) -> None:
+    labels = table.setdefault(key, [])
+    if label not in labels:
+        labels.append(label)
+
+
 class _Guard:
-    """The set of forbidden things, and the profile hook that spots them."""
+    """The set of forbidden things, and the profile hook that spots them.
+
+    Every forbidden thing is recorded with the name(s) the assignment listed, which is
+    what the student reads, rather than PyTorch's internal names
+    (``torch._VariableFunctionsClass.conv2d``).
+    """
 
     def __init__(self, targets: Iterable[Any]):
-        self.codes: dict[types.CodeType, str] = {}
+        self.codes: dict[types.CodeType, list[str]] = {}
+        # Code shared by the closures of a factory (torch's boolean_dispatch): code -> list
+        # of (values of the free variables of one forbidden closure, its labels).
+        self.closures: dict[types.CodeType, list[tuple[tuple, list[str]]]] = {}
         self.files: dict[str, str] = {}     # file of a forbidden module -> module name
         self.prefixes: tuple[str, ...] = ()  # folders of forbidden packages
         self.prefix_names: dict[str, str] = {}
-        self.builtins: dict[int, str] = {}
-        self.builtin_names: set[tuple[int, str]] = set()
+        self.builtins: dict[int, list[str]] = {}
+        # Bound builtins, created anew at each access (tensor.softmax): name -> list of
+        # (owner: a class matched with isinstance, or the id of one object, labels).
+        self.bound: dict[str, list[tuple[type | int, list[str]]]] = {}
         self.keep: list[Any] = []  # keep resolved objects alive: their ids are keys
         self.seen: str | None = None
         for target in targets:
@@ -350,29 +380,78 @@ class _Guard:
         obj = _resolve(target)
         if obj is None:
             return
+        label = target if isinstance(target, str) else _describe(obj)
         self.keep.append(obj)
         if isinstance(obj, types.ModuleType):
             self._add_module(obj.__name__)
-        elif isinstance(obj, type):
+            return
+        if isinstance(obj, type):
             for klass in obj.__mro__[:-1]:
                 for attr in vars(klass).values():
                     func = getattr(attr, "__func__", attr)
                     if isinstance(func, types.FunctionType):
-                        self.codes[func.__code__] = _describe(obj)
+                        _note(self.codes, func.__code__, label)
+            return
+        self._add_callable(obj, label)
+        # The method twins: tensor.softmax(-1) for torch.softmax, x.cumsum() for np.cumsum.
+        library = target.split(".")[0] if isinstance(target, str) else \
+            (getattr(obj, "__module__", None) or "").split(".")[0]
+        array_name = _ARRAY_TYPES.get(library)
+        array_type = _resolve(array_name) if array_name else None
+        if not isinstance(array_type, type) or isinstance(obj, types.MethodDescriptorType):
+            return
+        method_names = {getattr(obj, "__name__", None)}
+        if isinstance(target, str):
+            method_names.add(target.rsplit(".", 1)[-1])
+        for method_name in method_names - {None}:
+            method = getattr(array_type, method_name, None)
+            if method is not None and method is not obj:
+                self._add_callable(method, f"{array_name}.{method_name}")
+
+    def _add_callable(self, obj: Any, label: str) -> None:
+        if isinstance(obj, types.MethodDescriptorType):  # a C method: torch.Tensor.softmax
+            self._add_bound(obj.__name__, obj.__objclass__, label)
         elif isinstance(obj, (types.FunctionType, types.MethodType)):
-            func = inspect_unwrap(getattr(obj, "__func__", obj))
-            self.codes[func.__code__] = _describe(obj)
-            wrapped = getattr(obj, "__wrapped__", None)
-            if isinstance(wrapped, types.FunctionType):
-                self.codes[wrapped.__code__] = _describe(obj)
+            self._add_function(inspect_unwrap(getattr(obj, "__func__", obj)), label)
         elif isinstance(getattr(obj, "_implementation", None), types.FunctionType):
             # NumPy's public functions are C dispatchers around a Python implementation.
-            self.codes[obj._implementation.__code__] = _describe(obj)
-        elif callable(obj):  # builtins (torch.conv2d) and C methods; ufuncs are not seen
-            self.builtins[id(obj)] = _describe(obj)
+            self._add_function(obj._implementation, label)
+        elif callable(obj):  # builtins (torch.conv2d); ufuncs are not seen by the profiler
+            _note(self.builtins, id(obj), label)
             owner = getattr(obj, "__self__", None)
-            if owner is not None and hasattr(obj, "__name__"):
-                self.builtin_names.add((id(owner), obj.__name__))
+            if owner is not None and not isinstance(owner, types.ModuleType) and \
+                    hasattr(obj, "__name__"):  # a bound method of an object
+                self._add_bound(obj.__name__, id(owner), label)
+
+    def _add_bound(self, name: str, owner: type | int, label: str) -> None:
+        entries = self.bound.setdefault(name, [])
+        for known, labels in entries:
+            if known is owner:
+                if label not in labels:
+                    labels.append(label)
+                return
+        entries.append((owner, [label]))
+
+    def _add_function(self, func: types.FunctionType, label: str) -> None:
+        code = func.__code__
+        if code.co_freevars and func.__closure__:
+            # A closure made by a factory shares its code with its siblings (every
+            # torch.nn.functional.*_pool*d built by boolean_dispatch runs the same `fn`):
+            # the values of its free variables tell which one is running.
+            try:
+                values = tuple(cell.cell_contents for cell in func.__closure__)
+            except ValueError:  # an empty cell: the code alone identifies it
+                values = None
+            if values is not None:
+                for known, labels in self.closures.setdefault(code, []):
+                    if len(known) == len(values) and all(a is b for a, b in zip(known, values)):
+                        if label not in labels:
+                            labels.append(label)
+                        return
+                self.keep.append(values)
+                self.closures[code].append((values, [label]))
+                return
+        _note(self.codes, code, label)
 
     def _add_module(self, name: str) -> bool:
         files, prefixes = _module_files(name)
@@ -386,30 +465,53 @@ class _Guard:
             return self.files[filename]
         return next(n for p, n in self.prefix_names.items() if filename.startswith(p))
 
+    def _closure_labels(self, frame: types.FrameType) -> list[str] | None:
+        code = frame.f_code
+        try:
+            # Before its first instruction, f_locals copies the free variables from the
+            # function's closure (CPython 3.11+).
+            local = frame.f_locals
+            values = tuple(local.get(name, _MISSING) for name in code.co_freevars)
+        except Exception:  # cannot tell the siblings apart: forbidden, to be safe
+            return self.closures[code][0][1]
+        for known, labels in self.closures[code]:
+            if len(known) == len(values) and all(a is b for a, b in zip(known, values)):
+                return labels
+        return None
+
     def hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        if event == "call":
+        if event == "c_call":  # the most frequent event in NumPy code: kept short
+            labels = self.builtins.get(id(arg))
+            if labels is None:
+                entries = self.bound.get(getattr(arg, "__name__", None))
+                if entries is None:
+                    return
+                owner = getattr(arg, "__self__", None)
+                labels = next((labels for known, labels in entries
+                               if (id(owner) == known if type(known) is int
+                                   else isinstance(owner, known))), None)
+                if labels is None:
+                    return
+            self.seen = _names(labels)
+            sys.setprofile(None)  # one call is enough: let the rest run at full speed
+        elif event == "call":
             code = frame.f_code
-            name = self.codes.get(code)
-            if name is None and code.co_name != "<module>" and (  # importing is no shortcut
+            labels = self.codes.get(code)
+            if labels is None and self.closures and code in self.closures:
+                labels = self._closure_labels(frame)
+            if labels is not None:
+                name = _names(labels)
+            elif code.co_name != "<module>" and (  # importing is no shortcut
                     code.co_filename in self.files or
                     (self.prefixes and code.co_filename.startswith(self.prefixes))):
                 module = frame.f_globals.get("__name__", "?")
                 target = self._module_of(code.co_filename)
                 name = f"{module}.{code.co_qualname}" if module == target else \
                     f"{target} ({module}.{code.co_qualname})"
-            if name is not None:
-                self.seen = name
-                sys.setprofile(None)  # one call is enough: let the rest run at full speed
-        elif event == "c_call":
-            name = self.builtins.get(id(arg))
-            if name is None and self.builtin_names:
-                owner = getattr(arg, "__self__", None)
-                if owner is not None and (id(owner), getattr(arg, "__name__", "")) in \
-                        self.builtin_names:
-                    name = _describe(arg)
-            if name is not None:
-                self.seen = name
-                sys.setprofile(None)
+            else:
+                return
+            self.seen = name
+            sys.setprofile(None)
 
 
 def _is_module_name(name: str) -> bool:
