@@ -111,7 +111,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1, help="alternate runs, keep the best epoch time")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads for both loops (default: torch's choice); 1 is "
+                             "robust on a machine where other processes compete for the cores")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     os.environ["DLCOURSE_OFFLINE"] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -20,10 +20,8 @@ from __future__ import annotations
 import copy
 import csv
 import html
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tomllib
 import zipfile
@@ -33,6 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlcourse import grade
 from dlcourse.grade import (MOODLE_COLUMNS, MOODLE_FILE_REGEXP, StripTracebacks,
                             grade_assignment, main)
 
@@ -40,28 +39,35 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(d.name for d in (ROOT / "solutions").iterdir()
                      if d.is_dir() and any(d.glob("*.ipynb")))
 CELL_TIMEOUT = 60       # seconds per cell, as in production
-STUDENT_TIMEOUT = 300   # generous: only the robustness test below hits its own limit
+STUDENT_TIMEOUT = 300   # generous: the watchdog is tested with a fake nbgrader below
 
 pytestmark = pytest.mark.slow
 
 
 # --------------------------------------------------------------------------- helpers
 def _nbgrader(course: Path, *args: str) -> str:
-    # nbgrader runs the `alembic` executable of this environment: its bin first on PATH.
-    path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, text=True,
-                          capture_output=True, env={**os.environ, "PATH": path})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
+    rc, out = grade._nbgrader(course, *args)  # as dlcourse-grade runs it (env, start-up)
+    assert rc == 0, out
+    return out
 
 
-def _new_course(tmp: Path, assignment: str) -> Path:
-    """A course root in tmp: the config, the sources, a fresh release and gradebook."""
+_TEMPLATES: dict[str, Path] = {}  # assignment -> a course generated once per session
+
+
+def _new_course(tmp: Path, assignment: str, factory: pytest.TempPathFactory) -> Path:
+    """A course root in tmp: the config, the sources, a fresh release and gradebook.
+
+    ``nbgrader generate_assignment`` runs once per assignment and session; every course
+    of that assignment is a copy of the result."""
+    if assignment not in _TEMPLATES:
+        template = factory.mktemp(f"{assignment}-template") / "course"
+        template.mkdir()
+        shutil.copy(ROOT / "nbgrader_config.py", template)
+        shutil.copytree(ROOT / "solutions" / assignment, template / "solutions" / assignment)
+        _nbgrader(template, "generate_assignment", assignment, "--force")
+        _TEMPLATES[assignment] = template
     course = tmp / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
-    _nbgrader(course, "generate_assignment", assignment, "--force")
+    shutil.copytree(_TEMPLATES[assignment], course)
     return course
 
 
@@ -171,7 +177,7 @@ def graded(request, tmp_path_factory) -> Graded:
     notebooks = sorted(p.name for p in (ROOT / "solutions" / assignment).glob("*.ipynb"))
     assert len(notebooks) == 1, "one notebook per assignment (the Moodle rename relies on it)"
     notebook = notebooks[0]
-    course = _new_course(tmp_path_factory.mktemp(assignment), assignment)
+    course = _new_course(tmp_path_factory.mktemp(assignment), assignment, tmp_path_factory)
     source = nbformat.read(ROOT / "solutions" / assignment / notebook, as_version=4)
     release = nbformat.read(release_dir / notebook, as_version=4)
     sol = {_nbgrader_meta(c)["grade_id"]: _strip_markers(c.source)
@@ -304,12 +310,12 @@ def test_release_has_no_solution_or_hidden_test(assignment):
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-def test_broken_submissions_are_reported_and_others_graded(tmp_path):
+def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_factory):
     """A notebook that kills its kernel and one that never finishes (it ignores the
     interruption) are reported as such, with an empty grade; the batch goes on."""
     assignment = ASSIGNMENTS[0]
     notebook = next((ROOT / "exercises" / assignment).glob("*.ipynb")).name
-    course = _new_course(tmp_path, assignment)
+    course = _new_course(tmp_path, assignment, tmp_path_factory)
     release = nbformat.read(ROOT / "exercises" / assignment / notebook, as_version=4)
 
     def with_first_cell(code: str):
@@ -329,7 +335,7 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path):
     _moodle_zip(zip_path, notebook, subs)
     # The command as INSTRUCTORS.md gives it.
     assert main([assignment, "--moodle-zip", str(zip_path), "--course-dir", str(course),
-                 "--cell-timeout", "5", "--student-timeout", "40"]) == 0
+                 "--cell-timeout", "5", "--student-timeout", "120"]) == 0
     with open(course / "downloaded" / assignment / "status.csv", encoding="utf-8") as fh:
         results = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert {sid: r["status"] for sid, r in results.items()} == {
@@ -352,6 +358,69 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path):
     assert rows["Participant 2003"]["Grade"] == "0" and rows["Participant 2004"]["Grade"] == "0"
     assert "arrêtée" in rows["Participant 2004"]["Feedback comments"]
     assert f"à temps : {first}." in rows["Participant 2004"]["Feedback comments"]
+
+
+_FAKE_NBGRADER = """
+import sys, time
+from pathlib import Path
+
+_, assignment, *options = sys.argv[2:]  # autograde <id> [options]
+exclude = [o.split("=", 1)[1].split(",") for o in options
+           if o.startswith("--CourseDirectory.student_id_exclude=")]
+errors = []
+for folder in sorted(Path("submitted").iterdir()):
+    if exclude and folder.name in exclude[0]:
+        continue
+    print(f"[AutogradeApp | INFO] Creating/updating student with ID '{folder.name}': {{}}",
+          flush=True)
+    behaviour = (folder / assignment / "behaviour.txt").read_text()
+    out = Path("autograded") / folder.name / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nb.ipynb").write_text("{}")
+    if behaviour == "hang":
+        time.sleep(600)
+    elif behaviour == "die":
+        print("nbclient.exceptions.DeadKernelError: Kernel died", flush=True)
+        errors.append(folder.name)
+for sid in errors:
+    print(f"[AutogradeApp | ERROR] There was an error processing assignment "
+          f"'{assignment}' for student '{sid}'")
+sys.exit(1 if errors else 0)
+"""
+
+
+def test_one_batch_survives_a_submission_that_never_ends(tmp_path, monkeypatch):
+    """All students go through one `nbgrader autograde`, watched: a student running longer
+    than the student time limit is killed and reported, the batch restarts after it; a
+    kernel death is reported by nbgrader, which goes on. (A fake nbgrader plays the
+    submissions, so that the limit can be short.)"""
+    from dlcourse import grade
+
+    fake = tmp_path / "fake_nbgrader.py"
+    fake.write_text(_FAKE_NBGRADER)
+    monkeypatch.setattr(grade, "_nbgrader_command", lambda: [sys.executable, str(fake), "-"])
+    behaviours = {"3000": "ok", "3001": "ok", "3002": "hang", "3003": "die", "3004": "ok",
+                  "3005": None}
+    for sid, behaviour in behaviours.items():
+        folder = tmp_path / "submitted" / sid / "tp"
+        folder.mkdir(parents=True)
+        if behaviour:
+            (folder / "tp.ipynb").write_text("{}")
+            (folder / "behaviour.txt").write_text(behaviour)
+    students = ["3001", "3002", "3003", "3004", "3005"]  # 3000: an earlier batch
+    results = grade._autograde_all(tmp_path, "tp", students, cell_timeout=5,
+                                   student_timeout=2, names={})
+    assert {sid: r.status for sid, r in results.items()} == {
+        "3001": "ok", "3002": "did not finish", "3003": "kernel died", "3004": "ok",
+        "3005": "no notebook"}
+    assert "n'a pas terminé en 2 s" in results["3002"].notes[0]
+    assert not (tmp_path / "autograded" / "3000").exists(), "only this batch is graded"
+    for sid in ("3002", "3003"):  # no half-graded notebook left behind
+        assert not (tmp_path / "autograded" / sid / "tp").exists()
+    logs = tmp_path / "downloaded" / "tp" / "logs"
+    assert "DeadKernelError" in (logs / "autograde-3003.log").read_text()
+    assert sorted(p.name for p in logs.glob("autograde-batch*.log")) == [
+        "autograde-batch1.log", "autograde-batch2.log"]
 
 
 @pytest.mark.parametrize("name, student, file_id", [

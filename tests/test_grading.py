@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 
@@ -244,6 +245,152 @@ def test_torch_builtins_and_python_functions_are_caught():
     with forbidden(*forbid):  # other torch operations stay allowed
         torch.relu(x).sum()
         F.avg_pool2d(x, 2)
+
+
+def _shortcut_message(forbid, fn) -> str:
+    with pytest.raises(ShortcutError) as err:
+        with forbidden(*forbid, who="La fonction « f »"):
+            fn()
+    return str(err.value)
+
+
+def test_messages_name_what_the_assignment_listed():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    x, w = torch.randn(1, 1, 4, 4), torch.randn(1, 1, 2, 2)
+    # torch.conv2d and F.conv2d are one builtin, internally torch._VariableFunctionsClass.conv2d
+    msg = _shortcut_message(["torch.nn.functional.conv2d"], lambda: torch.conv2d(x, w))
+    assert msg.startswith("La fonction « f » appelle torch.nn.functional.conv2d, ce qui est "
+                          "interdit ici"), msg
+    msg = _shortcut_message(["torch.nn.functional.conv2d", "torch.conv2d"],
+                            lambda: F.conv2d(x, w))
+    assert "appelle torch.nn.functional.conv2d (alias : torch.conv2d), ce qui" in msg
+    # F.max_pool2d is a closure made by torch's boolean_dispatch (code "<locals>.fn").
+    msg = _shortcut_message(["torch.nn.functional.max_pool2d"], lambda: F.max_pool2d(x, 2))
+    assert "appelle torch.nn.functional.max_pool2d, ce qui" in msg
+    assert "_VariableFunctions" not in msg and "<locals>" not in msg
+    msg = _shortcut_message(["torch.optim"], lambda: torch.optim.SGD([w], lr=0.1))
+    assert "appelle torch.optim (torch.optim.sgd.SGD.__init__)" in msg
+    msg = _shortcut_message(["torch.nn.Conv2d"], lambda: torch.nn.Conv2d(1, 1, 2))
+    assert "appelle torch.nn.Conv2d, ce qui" in msg
+
+
+def test_sibling_closures_of_a_forbidden_function_stay_allowed():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    x = torch.randn(1, 2, 6, 6)
+    # Same code object as F.max_pool2d, other closure: not forbidden.
+    with forbidden("torch.nn.functional.max_pool2d"):
+        F.max_pool1d(x[0], 2)
+        F.adaptive_max_pool2d(x, 3)
+        F.avg_pool2d(x, 2)
+    for fn in (lambda: F.max_pool2d(x, 2), lambda: F.max_pool2d(x, 2, return_indices=True)):
+        _shortcut_message(["torch.nn.functional.max_pool2d"], fn)
+
+
+def test_tensor_methods_of_forbidden_functions_are_caught():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    from torch import softmax as s
+    z = np.random.default_rng(0).standard_normal((3, 4))
+    t = torch.from_numpy(z)
+    shortcuts = {
+        "method": lambda: torch.from_numpy(z).softmax(-1),
+        "unbound method": lambda: torch.Tensor.softmax(t, -1),
+        "method of a subclass": lambda: torch.nn.Parameter(t.clone()).softmax(-1),
+        "method by getattr": lambda: getattr(t, "softmax")(0),
+        "F.softmax (calls the method)": lambda: F.softmax(t, dim=1),
+    }
+    for what, fn in shortcuts.items():
+        msg = _shortcut_message(["torch.softmax"], fn)
+        assert "appelle torch.Tensor.softmax, ce qui" in msg, (what, msg)
+    for fn in (lambda: torch.softmax(t, 1), lambda: s(t, 1)):  # aliases: still caught
+        assert "appelle torch.softmax, ce qui" in _shortcut_message(["torch.softmax"], fn)
+    # The twin of an alias whose own name differs (torch.special.softmax is special_softmax).
+    assert "torch.Tensor.softmax" in _shortcut_message(["torch.special.softmax"],
+                                                       lambda: t.softmax(0))
+    assert "torch.Tensor.softmax" in _shortcut_message(["torch.Tensor.softmax"],
+                                                       lambda: t.softmax(0))
+    # NumPy functions and ndarray methods alike.
+    assert "numpy.ndarray.cumsum" in _shortcut_message(["numpy.cumsum"], lambda: z.cumsum())
+    with forbidden("torch.softmax", "numpy.cumsum"):  # other methods stay allowed
+        t.log_softmax(-1).exp().sum()
+        (t - t.max()).exp()
+        z.cumprod()
+
+
+def test_reference_and_numpy_only_code_pass_the_method_guard():
+    torch = pytest.importorskip("torch")
+    from dlcourse import activations
+    forbid = ("torch", "torch.softmax", "torch.log_softmax", "torch.logsumexp",
+              "torch.special.softmax", "scipy.special")
+
+    def numpy_softmax(z, axis=-1):
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    cases = grading.random_cases(lambda rng: (rng.standard_normal((4, 5)) * 30,), n=10)
+    check_function(numpy_softmax, activations.softmax, cases, name="softmax", forbid=forbid)
+    check_function(activations.softmax, activations.softmax, cases, name="softmax",
+                   forbid=forbid, forbid_reference=False)
+    with pytest.raises(ShortcutError, match="appelle torch.Tensor.softmax"):
+        check_function(lambda z: torch.from_numpy(z).softmax(-1).numpy(), activations.softmax,
+                       cases, name="softmax", forbid=forbid)
+
+
+def test_libraries_not_imported_yet_are_resolved_when_imported(tmp_path, monkeypatch):
+    """The guard does not import a library to forbid its functions (2 s for torch, in every
+    NumPy assignment); it resolves them as soon as the student's code imports it."""
+    (tmp_path / "lazylib_xyz").mkdir()
+    (tmp_path / "lazylib_xyz" / "__init__.py").write_text(textwrap.dedent("""
+        from math import factorial as fact   # a builtin, under another name
+        from math import gcd
+
+        def helper(n):
+            return n + 1
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    forbid = ("lazylib_xyz.fact", "lazylib_xyz.helper")
+    guard = grading._Guard(forbid)
+    assert "lazylib_xyz" not in sys.modules and guard.deferred == {"lazylib_xyz": list(forbid)}
+
+    def uses_builtin():
+        import lazylib_xyz
+        return lazylib_xyz.gcd(4, 6) + lazylib_xyz.fact(3)
+
+    def uses_function():
+        import lazylib_xyz
+        return lazylib_xyz.helper(1)
+    with pytest.raises(ShortcutError, match="appelle lazylib_xyz.fact,"):
+        call_student(uses_builtin, forbid=forbid)
+    with pytest.raises(ShortcutError, match="appelle lazylib_xyz.helper,"):
+        call_student(uses_function, forbid=forbid)
+    monkeypatch.delitem(sys.modules, "lazylib_xyz")
+
+
+def test_guard_does_not_import_torch(tmp_path):
+    pytest.importorskip("torch")
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from dlcourse.grading import ShortcutError, call_student, forbidden
+        forbid = ("torch", "torch.softmax", "torch.nn.functional.conv2d", "torch.optim")
+        with forbidden(*forbid):
+            np.ones(3).sum()
+        assert "torch" not in sys.modules, "the guard imported torch"
+
+        def student(z):  # imports torch inside the graded call
+            import torch
+            return torch.from_numpy(z).softmax(-1).numpy()
+        try:
+            call_student(student, (np.zeros((2, 3)),), forbid=forbid)
+        except ShortcutError as err:
+            print(err)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "La fonction « student » appelle torch.Tensor.softmax" in out.stdout
 
 
 def test_numpy_dispatchers_and_lazy_imports_are_caught(tmp_path, monkeypatch):

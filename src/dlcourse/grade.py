@@ -6,9 +6,11 @@ course root (the folder of ``nbgrader_config.py``), does in order:
 1. put the zip into ``downloaded/<id>/archive/`` and run ``nbgrader zip_collect`` (the Moodle
    file-name pattern is :data:`MOODLE_FILE_REGEXP`); a submission holding a single notebook
    under another name is renamed to the released name;
-2. ``nbgrader autograde <id> --student <sid>`` once per student, in its own process group with
-   a wall-time limit, so that a notebook that kills its kernel or never finishes is reported
-   as such while the others are still graded (the per-cell limit is ``Execute.timeout``);
+2. one ``nbgrader autograde <id>`` for all the students of the zip (one nbgrader start-up,
+   one kernel per notebook), watched: nbgrader reports a notebook that kills its kernel and
+   goes on; a student that runs longer than the wall-time limit is killed with the batch,
+   which restarts after it. Either way the notebook is reported as such while the others
+   are still graded (the per-cell limit is ``Execute.timeout``);
 3. ``nbgrader generate_feedback`` (configured in ``nbgrader_config.py`` to drop hidden tests
    and the tracebacks that quote them);
 4. ``grades/<id>-moodle.csv``, a Moodle "offline grading worksheet" (columns ``Identifier``
@@ -32,6 +34,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,23 +111,29 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _nbgrader(course: Path, *args: str, timeout: float | None = None,
-              log: Path | None = None) -> tuple[int | None, str]:
-    """Run one nbgrader command from the course root; rc is None after a timeout."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
-    proc = subprocess.Popen(cmd, cwd=course, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        rc: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and the kernel it started
-        out, _ = proc.communicate()
-        rc = None
+# `python -m nbgrader`, minus one second: of nbgrader's 1.8 s start-up, 1 s goes to importing
+# rfc3987_syntax (it builds a grammar at import), an optional dependency of jsonschema that
+# only checks "iri" formats, which no notebook schema uses. jsonschema skips it when it
+# cannot be imported; a None entry in sys.modules makes its import fail.
+_NBGRADER_MAIN = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); "
+                  "sys.argv[0] = 'nbgrader'; "
+                  "from nbgrader.apps.nbgraderapp import main; sys.exit(main())")
+
+
+def _nbgrader_command() -> list[str]:
+    """How nbgrader is started (the tests replace it by a fake nbgrader)."""
+    return [sys.executable, "-c", _NBGRADER_MAIN]
+
+
+def _nbgrader(course: Path, *args: str, log: Path | None = None) -> tuple[int, str]:
+    """Run one nbgrader command from the course root."""
+    cmd = [*_nbgrader_command(), *args]
+    proc = subprocess.run(cmd, cwd=course, env=_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ {' '.join(cmd)}\n{out}", encoding="utf-8")
-    return rc, out
+        log.write_text(f"$ {' '.join(cmd)}\n{proc.stdout}", encoding="utf-8")
+    return proc.returncode, proc.stdout
 
 
 def _notebooks(course: Path, assignment: str) -> list[str]:
@@ -170,37 +180,138 @@ def _collect(course: Path, assignment: str, zip_path: Path) -> list[str]:
     return students
 
 
-def _autograde(course: Path, assignment: str, sid: str, cell_timeout: int,
-               student_timeout: float) -> StudentResult:
+def _section_start(line: str, assignment: str) -> str | None:
+    """The student whose grading a line of `nbgrader autograde`'s log starts, if any."""
+    match = re.search(r"Creating/updating student with ID '([^']+)'", line) or \
+        re.search(r"Sanitizing .*[/\\]submitted[/\\]([^/\\]+)[/\\]"
+                  + re.escape(assignment) + r"[/\\]", line)
+    return match.group(1) if match else None
+
+
+def _run_autograde(course: Path, assignment: str, args: list[str], student_timeout: float,
+                   log: Path, names: dict[str, str], counter: list[int],
+                   total: int) -> tuple[int | None, list[tuple[str, str]], str | None]:
+    """One `nbgrader autograde` over several students, watched: the student that runs longer
+    than ``student_timeout`` is killed with the whole batch (nbgrader and its kernel).
+
+    Returns the exit code (None if killed), the log split into one section per student, in
+    the order graded, and the student that was killed (or None).
+    """
+    cmd = [*_nbgrader_command(), "autograde", assignment, *args]
+    proc = subprocess.Popen(cmd, cwd=course, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    state = {"since": time.monotonic()}
+    lock = threading.Lock()
+
+    def read() -> None:
+        for line in proc.stdout:
+            sid = _section_start(line, assignment)
+            with lock:
+                if sid is not None and sid != sections[-1][0]:
+                    sections.append((sid, []))
+                    state["since"] = time.monotonic()
+                    counter[0] += 1
+                    print(f"[{counter[0]}/{total}] autograding {sid} ({names.get(sid, '')})...",
+                          flush=True)
+                sections[-1][1].append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    killed = None
+    while True:
+        try:
+            proc.wait(timeout=0.25)
+            break
+        except subprocess.TimeoutExpired:
+            with lock:
+                current, since = sections[-1][0], state["since"]
+            if current and time.monotonic() - since > student_timeout:
+                killed = current
+                os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and the kernel it started
+                proc.wait()
+                break
+    reader.join()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"$ {' '.join(cmd)}\n" + "".join(line for _, part in sections for line in part),
+                   encoding="utf-8")
+    return (None if killed else proc.returncode,
+            [(sid, "".join(part)) for sid, part in sections], killed)
+
+
+def _autograde_all(course: Path, assignment: str, students: Sequence[str], cell_timeout: int,
+                   student_timeout: float, names: dict[str, str]) -> dict[str, StudentResult]:
+    """`nbgrader autograde` of every student in one process (one nbgrader start-up instead
+    of one per student), and robust like one process per student: a submission that kills
+    its kernel is reported by nbgrader, which goes on with the next; one that runs longer
+    than ``student_timeout`` is killed, reported, and the batch restarts after it."""
+    results: dict[str, StudentResult] = {}
+    todo = []
+    for sid in students:
+        folder = course / "submitted" / sid / assignment
+        if folder.is_dir() and any(folder.glob("*.ipynb")):
+            todo.append(sid)
+        else:
+            results[sid] = StudentResult(sid, status="no notebook",
+                                         notes=["Aucun notebook (.ipynb) trouvé dans le dépôt."])
+    logs = course / "downloaded" / assignment / "logs"
+    counter, run, total = [0], 0, len(todo)
+    while todo:
+        run += 1
+        # Only this zip's students: others may be in submitted/ from an earlier batch.
+        others = sorted(p.name for p in (course / "submitted").iterdir()
+                        if p.is_dir() and p.name not in todo)
+        args = ["--force", f"--Execute.timeout={cell_timeout}", "--Autograde.create_student=True"]
+        if others:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+        rc, sections, killed = _run_autograde(course, assignment, args, student_timeout,
+                                              logs / f"autograde-batch{run}.log", names,
+                                              counter, total)
+        out = "".join(text for _, text in sections)
+        errors = set(re.findall(r"There was an error processing assignment '[^']*' for "
+                                r"student '([^']*)'", out))
+        graded = [(sid, text) for sid, text in sections if sid in todo]
+        if not graded:  # nbgrader failed before any student: report them all
+            for sid in todo:
+                results[sid] = StudentResult(sid, status="autograde failed", notes=[
+                    "La correction automatique a échoué : votre notebook sera corrigé à la "
+                    "main."])
+            (logs / f"autograde-{todo[0]}.log").write_text(out, encoding="utf-8")
+            break
+        crashed = rc not in (0, None) and not errors  # nbgrader itself stopped
+        for i, (sid, text) in enumerate(graded):
+            (logs / f"autograde-{sid}.log").write_text(text, encoding="utf-8")
+            failed = sid in errors or (crashed and i == len(graded) - 1)
+            results[sid] = _status(sid, text, failed, sid == killed, student_timeout)
+        todo = [sid for sid in todo if sid not in results]
+    for r in results.values():
+        if r.status not in ("ok", "no notebook"):
+            shutil.rmtree(course / "autograded" / r.student_id / assignment, ignore_errors=True)
+    return results
+
+
+def _status(sid: str, log: str, failed: bool, killed: bool,
+            student_timeout: float) -> StudentResult:
+    """What happened to one submission, from its part of nbgrader's log."""
     result = StudentResult(sid)
-    folder = course / "submitted" / sid / assignment
-    if not folder.is_dir() or not any(folder.glob("*.ipynb")):
-        result.status = "no notebook"
-        result.notes.append("Aucun notebook (.ipynb) trouvé dans le dépôt.")
-        return result
-    log = course / "downloaded" / assignment / "logs" / f"autograde-{sid}.log"
-    rc, out = _nbgrader(course, "autograde", assignment, "--student", sid, "--force",
-                        f"--Execute.timeout={cell_timeout}", timeout=student_timeout, log=log)
-    if rc is None:
+    if killed:
         result.status = "did not finish"
         result.notes.append(f"La correction automatique n'a pas terminé en {student_timeout:g} s "
                             f"(boucle infinie ?) : votre notebook sera corrigé à la main.")
-    elif rc != 0 and ("CellTimeoutError" in out or "Timeout waiting for" in out):
+    elif failed and ("CellTimeoutError" in log or "Timeout waiting for" in log):
         # The kernel ignored the interruption sent at the cell timeout (nbgrader gives up).
         result.status = "did not finish"
         result.notes.append("Une cellule de votre notebook ne s'est pas arrêtée quand la "
                             "correction automatique l'a interrompue : il sera corrigé à la main.")
-    elif "DeadKernelError" in out or "Kernel died" in out:
+    elif "DeadKernelError" in log or "Kernel died" in log:
         result.status = "kernel died"
         result.notes.append("Le noyau Python s'est arrêté pendant l'exécution de votre "
                             "notebook (plantage, mémoire épuisée ou appel à exit) : il sera "
                             "corrigé à la main.")
-    elif rc != 0:
+    elif failed:
         result.status = "autograde failed"
         result.notes.append("La correction automatique a échoué : votre notebook sera corrigé "
                             "à la main.")
-    if result.status != "ok":
-        shutil.rmtree(course / "autograded" / sid / assignment, ignore_errors=True)
     return result
 
 
@@ -324,10 +435,9 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         names = moodle_names(zip_path)
         print(f"Collecting {len(names)} submission(s) from {zip_path.name}...")
         students = _collect(course, assignment, zip_path)
-        for i, sid in enumerate(students, 1):
-            print(f"[{i}/{len(students)}] autograding {sid} ({names.get(sid, '')})...",
-                  flush=True)
-            statuses[sid] = _autograde(course, assignment, sid, cell_timeout, student_timeout)
+        statuses = _autograde_all(course, assignment, students, cell_timeout, student_timeout,
+                                  names)
+        for sid in students:
             statuses[sid].full_name = names.get(sid, "")
         status_file.parent.mkdir(parents=True, exist_ok=True)
         with open(status_file, "w", newline="", encoding="utf-8") as fh:

@@ -15,10 +15,12 @@ Three tools:
   ``True`` cannot pass.
 * :func:`forbidden` is the shortcut guard: while it is active, calling the reference
   package or a listed library function (``torch.nn.functional.conv2d``, ``torch.optim``
-  …) is recorded, whatever alias was used to reach it; on exit the guard fails with
-  "l'exercice consiste à l'écrire vous-même". It relies on :func:`sys.setprofile`:
-  ``'call'`` events give the code object of every Python function called, ``'c_call'``
-  events the object of every builtin called.
+  …) is recorded, whatever alias was used to reach it, and so is the tensor or array
+  method of the same name (``t.softmax(-1)`` for ``torch.softmax``); on exit the guard
+  fails with "l'exercice consiste à l'écrire vous-même", naming the function as the
+  assignment listed it. It relies on :func:`sys.setprofile`: ``'call'`` events give the
+  code object of every Python function called, ``'c_call'`` events the object of every
+  builtin called (for a method, a bound builtin whose ``__self__`` is the tensor).
 * :func:`call_student` runs one student call under the guard, with a time limit,
   warnings and stderr silenced, and turns any exception into a French message.
 
@@ -368,13 +370,22 @@ class _Guard:
         self.bound: dict[str, list[tuple[type | int, list[str]]]] = {}
         self.keep: list[Any] = []  # keep resolved objects alive: their ids are keys
         self.seen: str | None = None
+        # Targets of libraries not imported yet (root -> names): resolving them would import
+        # the library (2 s for torch) in every NumPy assignment. They are resolved as soon
+        # as the library is imported, by the student's code if ever.
+        self.deferred: dict[str, list[str]] = {}
+        self._modules = sys.modules
+        self._n_modules = len(sys.modules)
         for target in targets:
             self._add(target)
 
     def _add(self, target: Any) -> None:
-        if isinstance(target, str) and importlib.util.find_spec(target.split(".")[0]) is None:
-            return  # the library is not installed: nothing to forbid
         if isinstance(target, str):
+            root = target.split(".")[0]
+            if root not in sys.modules:  # resolved later, or never: not installed
+                if importlib.util.find_spec(root) is not None:
+                    self.deferred.setdefault(root, []).append(target)
+                return
             if _is_module_name(target) and self._add_module(target):
                 return
         obj = _resolve(target)
@@ -397,8 +408,10 @@ class _Guard:
         library = target.split(".")[0] if isinstance(target, str) else \
             (getattr(obj, "__module__", None) or "").split(".")[0]
         array_name = _ARRAY_TYPES.get(library)
-        array_type = _resolve(array_name) if array_name else None
-        if not isinstance(array_type, type) or isinstance(obj, types.MethodDescriptorType):
+        if array_name is None or isinstance(obj, types.MethodDescriptorType):
+            return
+        array_type = getattr(sys.modules.get(library), array_name.split(".")[1], None)
+        if not isinstance(array_type, type):
             return
         method_names = {getattr(obj, "__name__", None)}
         if isinstance(target, str):
@@ -479,39 +492,67 @@ class _Guard:
                 return labels
         return None
 
+    def _wake(self) -> None:
+        """Resolve the deferred targets of the libraries imported (completely) since."""
+        self._n_modules = len(self._modules)
+        for root in list(self.deferred):
+            module = self._modules.get(root)
+            if module is None:
+                continue
+            if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                self._n_modules = -1  # still importing: look again at the next event
+                continue
+            for target in self.deferred.pop(root):
+                self._add(target)
+
     def hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        if event == "c_call":  # the most frequent event in NumPy code: kept short
+        # Called for every event of the student's code: the common paths are kept short.
+        if event == "c_call":
             labels = self.builtins.get(id(arg))
             if labels is None:
-                entries = self.bound.get(getattr(arg, "__name__", None))
-                if entries is None:
-                    return
-                owner = getattr(arg, "__self__", None)
-                labels = next((labels for known, labels in entries
-                               if (id(owner) == known if type(known) is int
-                                   else isinstance(owner, known))), None)
+                if self.deferred and len(self._modules) != self._n_modules:
+                    self._wake()  # a library was imported: its targets may now be known
+                    labels = self.builtins.get(id(arg))
                 if labels is None:
-                    return
+                    entries = self.bound.get(getattr(arg, "__name__", None)) if self.bound \
+                        else None
+                    if entries is None:
+                        return
+                    labels = self._owner_labels(arg, entries)
+                    if labels is None:
+                        return
             self.seen = _names(labels)
-            sys.setprofile(None)  # one call is enough: let the rest run at full speed
         elif event == "call":
             code = frame.f_code
             labels = self.codes.get(code)
-            if labels is None and self.closures and code in self.closures:
-                labels = self._closure_labels(frame)
+            if labels is None:
+                if self.deferred and len(self._modules) != self._n_modules:
+                    self._wake()
+                    labels = self.codes.get(code)
+                if labels is None and self.closures and code in self.closures:
+                    labels = self._closure_labels(frame)
             if labels is not None:
-                name = _names(labels)
+                self.seen = _names(labels)
             elif code.co_name != "<module>" and (  # importing is no shortcut
                     code.co_filename in self.files or
                     (self.prefixes and code.co_filename.startswith(self.prefixes))):
                 module = frame.f_globals.get("__name__", "?")
                 target = self._module_of(code.co_filename)
-                name = f"{module}.{code.co_qualname}" if module == target else \
+                self.seen = f"{module}.{code.co_qualname}" if module == target else \
                     f"{target} ({module}.{code.co_qualname})"
             else:
                 return
-            self.seen = name
-            sys.setprofile(None)
+        else:
+            return
+        sys.setprofile(None)  # one forbidden call is enough: let the rest run at full speed
+
+    @staticmethod
+    def _owner_labels(arg: Any, entries: list[tuple[type | int, list[str]]]) -> list[str] | None:
+        owner = getattr(arg, "__self__", None)
+        for known, labels in entries:
+            if (id(owner) == known) if type(known) is int else isinstance(owner, known):
+                return labels
+        return None
 
 
 def _is_module_name(name: str) -> bool:
@@ -543,12 +584,17 @@ def forbidden(*targets: Any, who: str = "Votre code") -> Iterator[_Guard]:
     Parameters
     ----------
     *targets : str, function, class, module or builtin
-        What is forbidden. Dotted names are resolved lazily ("torch.nn.functional.conv2d",
-        "torch.optim", "dlcourse.conv"); a module or package forbids every function defined
-        in its files, a class every method, a function its code object (whatever name it is
-        reached by: ``from dlcourse.conv import conv2d as c`` is caught), a builtin its
-        object (``torch.conv2d`` and ``F.conv2d`` are one builtin). Names of libraries that
-        are not installed are ignored.
+        What is forbidden. Dotted names ("torch.nn.functional.conv2d", "torch.optim",
+        "dlcourse.conv") are resolved when the guard starts, or, for a library not imported
+        yet, as soon as the guarded code imports it (the guard never imports a library
+        itself). A module or package forbids every function defined in its files, a class
+        every method, a function its code object (whatever name it is reached by:
+        ``from dlcourse.conv import conv2d as c`` is caught), a builtin its object
+        (``torch.conv2d`` and ``F.conv2d`` are one builtin), a C method its calls on any
+        instance ("torch.Tensor.softmax"). A function of PyTorch or NumPy also forbids the
+        method of the same name of tensors or arrays (``torch.softmax`` → ``t.softmax()``,
+        ``numpy.cumsum`` → ``x.cumsum()``). Names of libraries that are not installed are
+        ignored. Messages name the target as given here (with its listed aliases).
     who : str
         Subject of the French message, e.g. "La fonction « conv2d »".
 

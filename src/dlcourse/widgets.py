@@ -41,6 +41,7 @@ from ._checks import as_float_array, one_of, positive_float
 __all__ = [
     "perceptron_stepper", "kernel_explorer", "mlp_playground",
     "PerceptronStepper", "KernelExplorer", "MLPPlayground", "figure_bundle",
+    "make_dataset", "parse_hidden", "train_playground_model", "DATASETS", "ACTIVATIONS",
 ]
 
 
