@@ -23,9 +23,11 @@ venv: $(BIN)/.installed
 book: venv
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
-# Run the whole test suite (unit tests, nbgrader round trips, book build, browser check).
+# Run the whole test suite (unit tests, nbgrader round trips, book build, browser check) on two
+# workers, one file per worker at a time. One torch thread per process: two workers with two
+# threads each on two cores make torch's thread pools wait on each other (measured 10-20x slower).
 test: venv
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=12
 
 # Regenerate the student release exercises/<id>/ from solutions/<id>/ (instructors).
 release: venv
