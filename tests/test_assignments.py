@@ -365,6 +365,8 @@ import sys, time
 from pathlib import Path
 
 _, assignment, *options = sys.argv[2:]  # autograde <id> [options]
+if Path("hang_at_start").exists():
+    time.sleep(600)
 exclude = [o.split("=", 1)[1].split(",") for o in options
            if o.startswith("--CourseDirectory.student_id_exclude=")]
 errors = []
@@ -421,6 +423,10 @@ def test_one_batch_survives_a_submission_that_never_ends(tmp_path, monkeypatch):
     assert "DeadKernelError" in (logs / "autograde-3003.log").read_text()
     assert sorted(p.name for p in logs.glob("autograde-batch*.log")) == [
         "autograde-batch1.log", "autograde-batch2.log"]
+    (tmp_path / "hang_at_start").write_text("")  # nbgrader itself never starts grading
+    results = grade._autograde_all(tmp_path, "tp", ["3001"], cell_timeout=5,
+                                   student_timeout=2, names={})
+    assert results["3001"].status == "autograde failed"
 
 
 @pytest.mark.parametrize("name, student, file_id", [

@@ -11,8 +11,8 @@ Two implementations of each pass are provided and tested equal:
 * ``conv2d_naive`` / ``conv2d_backward_naive``: explicit loops over the output
   positions, one line per term of the lecture's formulas. Read these.
 * ``conv2d`` / ``conv2d_backward``: the same sums computed as matrix products on the
-  "im2col" matrix of all receptive fields, the batch cut into chunks run on a few
-  threads. Use these: ``bench/conv.py`` compares them with PyTorch.
+  "im2col" matrix of all receptive fields, the batch cut into cache-sized chunks run
+  on a few threads. Use these: ``bench/conv.py`` compares them with PyTorch.
 
 Lectures: 000 (Lefort), "Couche de convolution - Bilan" (output size); 001 (Mahmoudi),
 "Extraction de caractéristiques et filtrage d'image" (image kernels); 002 (Boulch et
@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike
 
 from ._checks import _fail, as_float_array, one_of, positive_int
@@ -225,17 +225,21 @@ def conv2d_naive(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
 def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding, ones: bool) -> np.ndarray:
     """All receptive fields, one per column: array of shape (N, C*kh*kw [+ 1], H'*W').
 
-    A view of the padded input lists every window without copying (sliding_window_view);
-    one copy lays each window out as a column of the matrix product. With ``ones`` a last
-    row of 1 is appended: the bias is then the weight of a constant input, as the x0 = 1
-    of the perceptron (Lecture 000), and comes out of the same product.
+    A strided view of the padded input lists every window without copying: its element
+    (n, c, a, b, i, j) is ``xp[n, c, s_h*i + a, s_w*j + b]``. One copy lays each window out
+    as a column of the matrix product. With ``ones`` a last row of 1 is appended: the bias
+    is then the weight of a constant input, as the x0 = 1 of the perceptron (Lecture 000),
+    and comes out of the same product.
     """
     (sh, sw), (ph, pw) = stride, padding
-    win = sliding_window_view(_pad(x, ph, pw), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    n, c, ho, wo = win.shape[:4]  # win: (N, C, H', W', kh, kw)
+    xp = _pad(x, ph, pw)
+    n, c, hp, wp = xp.shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    sn, sc, sy, sx = xp.strides
+    win = as_strided(xp, (n, c, kh, kw, ho, wo), (sn, sc, sy, sx, sh * sy, sw * sx), writeable=False)
     ckk = c * kh * kw
     cols = np.empty((n, ckk + ones, ho * wo), dtype=x.dtype)
-    cols[:, :ckk].reshape(n, c, kh, kw, ho, wo)[...] = win.transpose(0, 1, 4, 5, 2, 3)
+    cols[:, :ckk].reshape(win.shape)[...] = win
     if ones:
         cols[:, ckk] = 1.0
     return cols
@@ -258,10 +262,12 @@ def _col2im(dcols: np.ndarray, shape, kh: int, kw: int, stride, padding) -> np.n
     return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
-# Batches are cut into chunks processed by a few threads: NumPy releases the GIL inside
-# copies, ufuncs and matrix products, and a chunk's im2col matrix stays in cache.
+# Batches are cut into chunks small enough for a chunk's im2col matrix, its products and
+# its col2im buffer to stay in a core's L2 cache (2 MB on the machines measured: whole-batch
+# temporaries of several MB made every pass go to memory), and the chunks are shared among
+# a few threads: NumPy releases the GIL inside copies, ufuncs and matrix products.
 _WORKERS = os.cpu_count() or 1
-_CHUNK_BYTES = 1 << 20  # im2col bytes per chunk
+_CHUNK_BYTES = 3 << 18  # im2col bytes per chunk (768 KiB)
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -275,16 +281,22 @@ if hasattr(os, "register_at_fork"):  # POSIX only
 
 
 def _map_batch(work, n: int, sample_bytes: int) -> list:
-    """Return ``[work(chunk) for chunk in slices of range(n)]``, in threads when worth it."""
+    """Return ``[work(chunk) for chunk in slices of range(n)]``, in threads when worth it.
+
+    Thread i runs chunks i, i + k, i + 2k, ... in order (k threads); the chunks and the
+    order of the results depend only on the shapes and ``_WORKERS``, so sums over them
+    are reproducible.
+    """
     global _pool
-    total = n * sample_bytes
-    if _WORKERS == 1 or n == 1 or total < 4 * _CHUNK_BYTES // _WORKERS:
-        return [work(slice(0, n))]
-    chunks = min(n, max(_WORKERS, -(-total // _CHUNK_BYTES)))
-    size = -(-n // chunks)
+    size = max(1, _CHUNK_BYTES // sample_bytes)
+    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    workers = min(_WORKERS, len(chunks))
+    if workers == 1 or n * sample_bytes < 2 * _CHUNK_BYTES:
+        return [work(chunk) for chunk in chunks]
     if _pool is None:
         _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="dlcourse-conv")
-    return list(_pool.map(work, [slice(i, min(i + size, n)) for i in range(0, n, size)]))
+    shares = [chunks[i::workers] for i in range(workers)]
+    return [r for done in _pool.map(lambda share: [work(c) for c in share], shares) for r in done]
 
 
 def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
@@ -298,10 +310,10 @@ def conv2d(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None,
     al., slide "Convolution"; Lecture 000, Lefort, "Couche de convolution" for padding and
     stride). Each output is the dot product of a filter with one receptive field, so all of
     them form a single matrix product :math:`Y = W_{F \times Ckk}\, X_{col}` where the
-    columns of :math:`X_{col}` ("im2col") are the receptive fields. Large batches are cut
-    into chunks computed in parallel threads (NumPy releases the GIL in copies and matrix
-    products); the chunks depend only on the shapes and the number of cores, so results are
-    reproducible.
+    columns of :math:`X_{col}` ("im2col") are the receptive fields. The batch is cut
+    into chunks small enough to stay in cache, shared among a few threads (NumPy releases
+    the GIL in copies and matrix products); the chunks depend only on the shapes and the
+    number of cores, so results are reproducible.
 
     Parameters
     ----------

@@ -218,7 +218,7 @@ def _run_autograde(course: Path, assignment: str, args: list[str], student_timeo
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    killed = None
+    killed, timed_out = None, False
     while True:
         try:
             proc.wait(timeout=0.25)
@@ -226,17 +226,19 @@ def _run_autograde(course: Path, assignment: str, args: list[str], student_timeo
         except subprocess.TimeoutExpired:
             with lock:
                 current, since = sections[-1][0], state["since"]
-            if current and time.monotonic() - since > student_timeout:
-                killed = current
+            if time.monotonic() - since > student_timeout:  # a student, or nbgrader's start
                 os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and the kernel it started
                 proc.wait()
+                killed, timed_out = current or None, True
                 break
-    reader.join()
+    # A kernel still alive keeps the pipe open; it exits when it sees nbgrader gone.
+    reader.join(timeout=60)
+    with lock:
+        parts = [(sid, "".join(part)) for sid, part in sections]
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"$ {' '.join(cmd)}\n" + "".join(line for _, part in sections for line in part),
+    log.write_text(f"$ {' '.join(cmd)}\n" + "".join(text for _, text in parts),
                    encoding="utf-8")
-    return (None if killed else proc.returncode,
-            [(sid, "".join(part)) for sid, part in sections], killed)
+    return None if timed_out else proc.returncode, parts, killed
 
 
 def _autograde_all(course: Path, assignment: str, students: Sequence[str], cell_timeout: int,
