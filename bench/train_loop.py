@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import io
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -44,22 +42,28 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
 
-def prepare_root(tmp: Path) -> tuple[type, str, float, float]:
-    """Lay out torchvision-style raw files in ``tmp``; return (dataset class, name, mean, std)."""
+def prepare_root(tmp: Path, limit: int | None = None) -> tuple[type, str, float, float]:
+    """Lay out torchvision-style raw files in ``tmp`` (the first ``limit`` training images if given);
+    return (dataset class, name, mean, std)."""
     if data.DEBIAN_FASHION_DIR.exists():
-        raw = tmp / "FashionMNIST" / "raw"
-        raw.mkdir(parents=True)
-        for gz in data.DEBIAN_FASHION_DIR.glob("*-ubyte.gz"):
-            with gzip.open(gz, "rb") as src, open(raw / gz.name[:-3], "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        return datasets.FashionMNIST, "Fashion-MNIST (full, 60 000 / 10 000)", data.FASHION_MEAN, data.FASHION_STD
-    raw = tmp / "MNIST" / "raw"
+        cls, folder, name = datasets.FashionMNIST, "FashionMNIST", "Fashion-MNIST (full, 60 000 / 10 000)"
+        mean, std = data.FASHION_MEAN, data.FASHION_STD
+        splits = {train: data.load_fashion_mnist(train=train, root=tmp / "none", normalize=False)
+                  for train in (True, False)}
+    else:
+        cls, folder, name = datasets.MNIST, "MNIST", "bundled MNIST subset (8 000 / 2 000)"
+        mean, std = data.MNIST_MEAN, data.MNIST_STD
+        splits = {train: data.load_mnist(train=train, root=tmp / "none", normalize=False)
+                  for train in (True, False)}
+    raw = tmp / folder / "raw"
     raw.mkdir(parents=True)
-    for train_split, prefix in ((True, "train"), (False, "t10k")):
-        ds = data.load_mnist(train=train_split, root=tmp / "none", normalize=False)
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", ds.x.numpy().reshape(-1, 28, 28))
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", ds.y.numpy().astype(np.uint8))
-    return datasets.MNIST, "bundled MNIST subset (8 000 / 2 000)", data.MNIST_MEAN, data.MNIST_STD
+    for train, prefix in ((True, "train"), (False, "t10k")):
+        n = limit if (train and limit) else len(splits[train])
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", splits[train].x[:n].numpy().reshape(-1, 28, 28))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", splits[train].y[:n].numpy().astype(np.uint8))
+    if limit:
+        name += f", training limited to {limit} images (smoke run)"
+    return cls, name, mean, std
 
 
 def examples_loop(model, root: Path, dataset_cls, mean, std, epochs: int):
@@ -114,13 +118,15 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads for both loops (default: torch's choice); 1 is "
                              "robust on a machine where other processes compete for the cores")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first N training images (a quick smoke run, not a measurement)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     os.environ["DLCOURSE_OFFLINE"] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        dataset_cls, name, mean, std = prepare_root(root)
+        dataset_cls, name, mean, std = prepare_root(root, args.limit)
         torch.manual_seed(SEED)
         initial = models.LeNet5()
         print(f"data: {name}; model: LeNet-5; batch {BATCH_SIZE}; Adam lr {LR}; device {train.get_device()}; "
