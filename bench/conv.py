@@ -1,6 +1,6 @@
 """Benchmark: dlcourse.conv (NumPy) against torch.nn.functional.conv2d (CPU), fwd and fwd+bwd.
 
-Run with ``.venv/bin/python bench/conv.py`` (about a minute). Not a test: timings depend
+Run with ``.venv/bin/python bench/conv.py [--rounds N]`` (about a minute for the default 100). Not a test: timings depend
 on the machine and its load. Both libraries get the same number of threads (all the
 cores). Each figure is the best of several calls, torch and NumPy calls interleaved so
 that a burst of load elsewhere hits both alike. Ratios are ours / torch: below 1 we are
@@ -35,7 +35,7 @@ CASES = [
     ("LeNet conv1", (64, 1, 28, 28), (6, 1, 5, 5), 1, 2),
     ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0),
 ]
-ROUNDS = 100
+ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 100
 
 
 def _load() -> str:

@@ -38,7 +38,7 @@ def test_every_readme_command_is_known_here():
     """Each command line of the README is one this file (or test_book.py / CI) exercises."""
     known = ("make book", "make test", "make release", ".venv/bin/nbgrader validate",
              ".venv/bin/python -m dlcourse.grade", ".venv/bin/python bench/train_loop.py",
-             ".venv/bin/python bench/conv.py")
+             ".venv/bin/python bench/conv.py", ".venv/bin/python bench/grading_time.py")
     lines = [l.split("#")[0].strip() for block in _code_blocks() for l in block.splitlines()]
     inline = re.findall(r"`(\.venv/bin/[^`]+|make \w+)`", README)
     for command in filter(None, lines + inline):
@@ -81,3 +81,16 @@ def test_train_loop_benchmark_runs_and_prints_its_ratio():
     proc = _run([sys.executable, "bench/train_loop.py", "--limit", "256", "--threads", "1"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"^speed-up vs pytorch/examples loop: \d+\.\d+$", proc.stdout.strip().splitlines()[-1])
+
+
+def test_grading_time_benchmark_runs():
+    proc = _run([sys.executable, "bench/grading_time.py", "tp09-attention"])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert re.search(r"tp09-attention\s+autograde\s+\d+\.\d s", proc.stdout)
+
+
+def test_conv_benchmark_runs_and_prints_its_ratio():
+    proc = _run([sys.executable, "bench/conv.py", "--rounds", "2"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^float64 forward\+backward ratio ours/torch: \d+\.\d+$",
+                     proc.stdout.strip().splitlines()[-1])
