@@ -2,8 +2,8 @@
 
 Run with ``.venv/bin/python bench/conv.py [--rounds N]`` (about a minute for the default 100). Not a test: timings depend
 on the machine and its load. Both libraries get the same number of threads (all the
-cores). Each figure is the best of several calls, torch and NumPy calls interleaved so
-that a burst of load elsewhere hits both alike. Ratios are ours / torch: below 1 we are
+cores). Each figure is the best of several calls, torch and NumPy calls interleaved in
+short blocks so that a burst of load elsewhere hits both alike (see ``best_of``). Ratios are ours / torch: below 1 we are
 faster. The forward+backward of PyTorch is a forward and an autograd ``backward`` giving
 the gradients of x, w and b; ours is ``conv2d`` then ``conv2d_backward``.
 
@@ -42,16 +42,24 @@ def _load() -> str:
     return "n/a" if not hasattr(os, "getloadavg") else "%.1f" % os.getloadavg()[0]
 
 
-def best_of(funcs: dict, rounds: int = ROUNDS) -> dict:
-    """Best wall time of each function, calls interleaved round by round."""
+def best_of(funcs: dict, rounds: int = ROUNDS, block: int = 5) -> dict:
+    """Best wall time of one call of each function.
+
+    Calls run in blocks of ``block`` consecutive calls of the same function, blocks
+    interleaved round by round: a burst of load elsewhere hits both libraries alike, while a
+    library's first call after the other's does not pay for the other's threads still
+    spinning (PyTorch's OpenMP workers busy-wait a while after each parallel region, and
+    would otherwise steal the cores from NumPy's threads, and the other way round).
+    """
     best = dict.fromkeys(funcs, float("inf"))
     for f in funcs.values():  # warm-up: allocators, thread pools, caches
         f()
-    for _ in range(rounds):
+    for _ in range(max(1, rounds // block)):
         for name, f in funcs.items():
-            t0 = time.perf_counter()
-            f()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f()
+                best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
