@@ -12,8 +12,13 @@ from typing import Any
 import numpy as np
 
 
+def error(func: str, name: str, expected: str, got: str, exc: type[Exception] = ValueError):
+    """Raise the house error: ``got`` is a description of what came (e.g. "an array of shape (2,)")."""
+    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {got} instead.")
+
+
 def _fail(func: str, name: str, expected: str, got: Any, exc: type[Exception] = ValueError):
-    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {got!r} instead.")
+    error(func, name, expected, repr(got), exc)
 
 
 def as_float_array(value: Any, name: str, func: str, ndim: int | tuple[int, ...] | None = None,

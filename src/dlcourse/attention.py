@@ -31,14 +31,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import _fail, as_float_array, positive_int
+from ._checks import error as _error
 
 __all__ = ["self_attention", "masked_self_attention", "scaled_dot_product_attention",
            "causal_mask"]
-
-
-def _error(func: str, name: str, expected: str, got: str, exc: type[Exception] = ValueError):
-    """Like ``_checks._fail``, for a ``got`` that is already a description (no repr)."""
-    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {got} instead.")
 
 
 def _softmax_rows(z: np.ndarray) -> np.ndarray:

@@ -14,14 +14,10 @@ from typing import Any
 import numpy as np
 
 from ._checks import _fail, as_float_array, positive_float, positive_int
+from ._checks import error as _error
 
 __all__ = ["batchnorm_forward", "batchnorm_backward", "dropout", "dropout_backward",
            "xavier_uniform", "xavier_normal", "he_normal"]
-
-
-def _error(func: str, name: str, expected: str, got: str, exc: type[Exception] = ValueError):
-    """Like ``_checks._fail``, for a ``got`` that is already a description (no repr)."""
-    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {got} instead.")
 
 
 def _as_generator(rng: Any, func: str) -> np.random.Generator:

@@ -33,13 +33,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import _fail, as_float_array, positive_float
+from ._checks import error as _error
 
 __all__ = ["SGD", "Adagrad", "Adam"]
-
-
-def _error(func: str, name: str, expected: str, got: str, exc: type[Exception] = ValueError):
-    """Like ``_checks._fail``, for a ``got`` that is already a description (no repr)."""
-    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {got} instead.")
 
 
 class _Optimizer:
