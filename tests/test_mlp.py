@@ -154,7 +154,7 @@ def test_train_mlp_learns_xor(mode):
        mode=st.sampled_from(["batch", "online"]), activation=activations)
 def test_train_mlp_equals_torch_sgd(seed, sizes, n, epochs, mode, activation):
     _, X, T = _case(seed, sizes, n)
-    lr = 0.3
+    lr = 0.05  # small enough that no drawn case diverges (0.3 overflowed a linear net: NaN == NaN fails)
     params, errors = train_mlp(X, T, hidden=sizes[1:-1], lr=lr, epochs=epochs, mode=mode,
                                activation=activation, seed=seed)
     net, layers = _torch_net(init_params(sizes, seed=seed), activation, None)
