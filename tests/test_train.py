@@ -122,3 +122,16 @@ def test_models_bad_input():
         models.MLP2(activation="swish")
     with pytest.raises(ValueError, match="'sizes' parameter"):
         models.MLP([784])
+
+
+def test_fit_without_seed_follows_the_global_generator():
+    """No `seed`: the batch order comes from torch's global generator, so torch.manual_seed
+    makes the run reproducible (and fit does not reseed the user's global state)."""
+    x, y = torch.randn(50, 1, 28, 28), torch.randint(0, 10, (50,))
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = models.SoftmaxRegression()
+        runs.append(train.fit(model, (x, y), epochs=2, batch_size=10, progress=False).train_loss)
+        runs.append(torch.rand(1).item())  # the global stream continues deterministically
+    assert runs[:2] == runs[2:]

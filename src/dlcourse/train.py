@@ -184,7 +184,9 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
     if seed is not None:
         torch.manual_seed(seed)
     generator = torch.Generator(device="cpu")
-    generator.manual_seed(seed if seed is not None else torch.seed())
+    # Without a seed, the batch order is drawn from the global generator (reproducible after
+    # torch.manual_seed); torch.seed() would silently reseed the user's global state.
+    generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ()).item()))
 
     model.to(device)
     if device.type in ("cuda", "cpu") and _has_conv(model) and x_train.dim() == 4:
