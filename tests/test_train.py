@@ -1,5 +1,8 @@
 """dlcourse.train and dlcourse.models: device choice, fit learns, history, reproducibility."""
 
+import platform
+import sys
+
 import matplotlib
 import pytest
 import torch
@@ -135,3 +138,49 @@ def test_fit_without_seed_follows_the_global_generator():
         runs.append(train.fit(model, (x, y), epochs=2, batch_size=10, progress=False).train_loss)
         runs.append(torch.rand(1).item())  # the global stream continues deterministically
     assert runs[:2] == runs[2:]
+
+
+_FAULTS_PER_BATCH = """
+import resource, sys
+import torch
+from dlcourse import models, train
+g = torch.Generator().manual_seed(0)
+x, y = torch.rand(1024, 1, 28, 28, generator=g), torch.randint(0, 10, (1024,), generator=g)
+marks = []
+
+class Probe:  # a 'scheduler' stepped after each epoch: reads the process's minor page faults
+    def step(self):
+        marks.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+train.fit(models.LeNet5(), (x, y), epochs=4, batch_size=64, seed=0, device="cpu", progress=False,
+          scheduler=lambda opt: Probe())
+# the least of epochs 2-4: a one-off fault elsewhere in the process is not the per-step churn
+print(min(b - a for a, b in zip(marks, marks[1:])) / 16)
+"""
+
+
+def _faults_per_batch(tuning: str) -> float:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DLCOURSE_MALLOC_TUNING=tuning, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _FAULTS_PER_BATCH], env=env, capture_output=True,
+                         text=True, check=True, timeout=120)
+    return float(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_fit_does_not_page_fault_its_activations_at_every_step():
+    # A fresh process, as a student runs it: after the first epoch, a step reuses freed memory.
+    assert _faults_per_batch("1") < 5
+    # The control: with glibc's defaults, every batch maps its activations in again.
+    assert _faults_per_batch("0") > 100
+
+
+def test_malloc_tuning_rejects_bad_values(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_MALLOC_TUNING", "yes")
+    monkeypatch.setattr(train, "_allocator_tuned", False)
+    with pytest.raises(ValueError, match="DLCOURSE_MALLOC_TUNING.*0 or 1.*'yes'"):
+        train.fit(models.SoftmaxRegression(), (torch.rand(4, 784), torch.zeros(4)), epochs=1, device="cpu",
+                  progress=False)
