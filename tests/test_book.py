@@ -128,6 +128,8 @@ def test_book_builds_with_every_chapter_page(built_book):
         assert page.exists(), f"{page} not built"
         html = page.read_text(encoding="utf-8")
         assert "Traceback (most recent call last)" not in html, f"{chapter} shows a traceback"
+        # The Colab/Binder install cell stays in the notebook, out of the reading.
+        assert "dlcourse-setup" not in html, f"{chapter} shows the setup cell"
 
 
 def test_bibliography_resolves(built_book):

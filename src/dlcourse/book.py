@@ -79,7 +79,29 @@ def glue_number(name: str, value: float, fmt: str = ".1f") -> None:
     NumPy scalars are converted first: ``{glue:text}`` cannot format NumPy 2's ``np.float64`` repr.
     """
     from IPython.display import Markdown
-    from myst_nb import glue
 
     number = int(value) if fmt.endswith("d") else float(value)
     glue(name, Markdown(format(number, fmt).replace(",", "\u202f").replace(".", ",")), display=False)
+
+
+def glue(name: str, variable: Any, display: bool = True) -> None:
+    """``myst_nb.glue`` where myst-nb is installed (the book build); elsewhere, e.g. a chapter opened
+    in Colab, only ``display`` the value, so that the chapter still runs.
+
+    Parameters
+    ----------
+    name : str
+        Key used by the ``{glue}`` roles of the chapter's prose.
+    variable : object
+        The value to paste (a number, a figure, a ``Markdown`` object...).
+    display : bool
+        Also show the value in the cell's output.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ModuleNotFoundError:
+        if display:
+            from IPython.display import display as show
+            show(variable)
+        return
+    myst_glue(name, variable, display=display)

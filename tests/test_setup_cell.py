@@ -1,0 +1,150 @@
+"""The setup cell that installs ``dlcourse`` where a launch button opens a notebook (Colab, Binder),
+and the package that such an install gets (a wheel built from the repository, not this checkout)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import setup_cell  # noqa: E402
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+@pytest.mark.parametrize("path", setup_cell.notebooks(), ids=lambda p: p.name)
+def test_notebook_carries_the_current_setup_cell_iff_it_uses_the_package(path, tmp_path):
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    changed = setup_cell.write(copy, setup_cell.cell_source(setup_cell.repository_url()),
+                               in_book=path.parent.name == "book")
+    assert not changed, f"{path.relative_to(ROOT)} is out of date: run `python tools/setup_cell.py`"
+
+
+def test_chapters_and_the_data_assignments_need_the_package():
+    needing = {p.parent.name if p.parent.name != "book" else p.stem
+               for p in setup_cell.notebooks() if setup_cell.needs_package(json.loads(p.read_text()))}
+    assert {p.stem for p in ROOT.glob("book/*.ipynb")} <= needing
+    # NumPy-only assignments must not make a Colab student wait for an install.
+    assert {"tp04-softmax", "tp07-cnn"} <= needing
+    assert "tp01-perceptron" not in needing and "tp05-convolution" not in needing
+
+
+def test_setup_cell_is_first_code_cell_and_hidden_in_the_book_only():
+    for path in setup_cell.notebooks():
+        code = [c for c in _cells(path) if c["cell_type"] == "code"]
+        if code and "".join(code[0]["source"]).startswith(setup_cell.MARKER):
+            tags = code[0]["metadata"].get("tags", [])
+            assert ("remove-cell" in tags) == (path.parent.name == "book"), path
+    for path in ROOT.glob("exercises/*/*.ipynb"):
+        sources = ["".join(c["source"]) for c in _cells(path)]
+        solution = ROOT / "solutions" / path.parent.name / path.name
+        assert (setup_cell.MARKER in "".join(sources)) == (
+            setup_cell.MARKER in solution.read_text(encoding="utf-8")), path
+
+
+class _FakeShell:
+    def __init__(self):
+        self.magics = []
+
+    def run_line_magic(self, name, line):
+        self.magics.append((name, line))
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_setup_cell_installs_from_the_configured_repository_only_when_missing(installed, monkeypatch):
+    import importlib.util
+
+    url = setup_cell.repository_url()
+    code = TransformerManager().transform_cell(setup_cell.cell_source(url))
+    shell = _FakeShell()
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: real_find_spec(name, *a) if installed or name != "dlcourse" else None)
+    exec(compile(code, "setup-cell", "exec"), {"get_ipython": lambda: shell})
+    if installed:
+        assert shell.magics == []
+    else:
+        [(magic, line)] = shell.magics
+        assert magic == "pip" and line.startswith("install --quiet ")
+        requirement = Requirement(line.removeprefix("install --quiet ").strip('"'))
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+        assert requirement.name == project and requirement.url == f"git+{url}"
+
+
+def test_repository_url_is_read_from_the_book_config(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\nrepository:\n  path_to_book: ''\n  url: https://example.org/a/b\n  branch: main\n")
+    assert setup_cell.repository_url(config) == "https://example.org/a/b"
+    config.write_text("title: x\n")
+    with pytest.raises(ValueError, match="repository: url:"):
+        setup_cell.repository_url(config)
+
+
+def test_the_installed_wheel_carries_the_bundled_data(tmp_path):
+    """What `pip install "dlcourse @ git+..."` builds: a wheel, not this editable checkout."""
+    # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, project)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                            "--wheel-dir", str(tmp_path / "wheels"), str(project)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-3000:]
+    [wheel] = (tmp_path / "wheels").glob("dlcourse-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    assert {"dlcourse/_data/mnist_subset.npz", "dlcourse/_data/README.md", "dlcourse/book.py"} <= names
+    probe = ("import dlcourse, tempfile; from dlcourse import data; "
+             "d = data.load_mnist(train=False, root=tempfile.mkdtemp(), download=False); "
+             "print(dlcourse.__file__); print(len(d))")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    module_file, n_images = run.stdout.strip().splitlines()[-2:]
+    assert module_file.startswith(str(tmp_path / "site")) and n_images == "2000"
+
+
+def test_binder_environment_has_the_package_dependencies_on_cpu_wheels():
+    lines = [line.strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    binder = {r.name: str(r.specifier) for r in map(Requirement, (l for l in lines if not l.startswith("-")))}
+    declared = {r.name: str(r.specifier) for r in map(
+        Requirement, tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])}
+    assert binder == declared
+
+
+def test_tool_leaves_an_up_to_date_repository_alone_and_follows_a_new_url(tmp_path):
+    for folder in ("tools", "book", "solutions"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "_config.yml", tmp_path)
+
+    def run():
+        proc = subprocess.run([sys.executable, str(tmp_path / "tools" / "setup_cell.py")], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert run() == ""
+    config = tmp_path / "_config.yml"
+    config.write_text(config.read_text().replace(setup_cell.repository_url(), "https://git.example.edu/dl/cours"))
+    out = run()
+    assert "updated solutions/tp07-cnn/tp07-cnn.ipynb" in out and "make release" in out
+    assert "updated solutions/tp01-perceptron" not in out
+    [first] = [c for c in _cells(tmp_path / "book" / "02_perceptron.ipynb") if c["cell_type"] == "code"][:1]
+    assert 'git+https://git.example.edu/dl/cours"' in "".join(first["source"])
