@@ -16,9 +16,11 @@ about a point.
 
 Usage::
 
-    python bench/train_loop.py [--epochs 1] [--repeats 1]
+    python bench/train_loop.py [--epochs 1] [--repeats 1] [--breakdown]
 
 The last line reads ``speed-up vs pytorch/examples loop: <x>`` (peer epoch time / ours).
+``--breakdown`` adds the peer's data pipeline alone and the bare model step alone, and the bound
+that the latter puts on any loop's speed-up over the peer on this machine.
 """
 
 from __future__ import annotations
@@ -118,6 +120,45 @@ def ours(model, root: Path, dataset_cls, epochs: int, seed: int = SEED):
     return history.epoch_time, train.evaluate(model, test_set)[1], load_time
 
 
+def peer_data_only(root: Path, dataset_cls, mean, std) -> float:
+    """One epoch of the peer's DataLoader alone (no model): what its data pipeline costs."""
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
+    loader = DataLoader(dataset_cls(str(root), train=True, download=False, transform=transform),
+                        batch_size=BATCH_SIZE, shuffle=True)
+    start = time.perf_counter()
+    for x, target in loader:
+        pass
+    return time.perf_counter() - start
+
+
+def model_step_only(model, root: Path, dataset_cls) -> float:
+    """One epoch's worth of bare LeNet-5 steps (forward, loss, backward, fused Adam; channels_last and
+    allocator settings as in fit) on batches gathered beforehand: no data handling, no bookkeeping.
+    A training loop that runs this float32 computation cannot beat it on this machine."""
+    train._keep_freed_memory()
+    loader = data.load_fashion_mnist if dataset_cls is datasets.FashionMNIST else data.load_mnist
+    train_set = loader(train=True, root=root)
+    n_batches = -(-len(train_set) // BATCH_SIZE)
+    model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
+    order = torch.randperm(len(train_set))
+    batches = [(train_set.x[order[i:i + BATCH_SIZE]].contiguous(memory_format=torch.channels_last),
+                train_set.y[order[i:i + BATCH_SIZE]]) for i in range(0, 50 * BATCH_SIZE, BATCH_SIZE)]
+
+    def step(x, target):
+        loss = F.cross_entropy(model(x), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for x, target in batches[:10]:  # warm-up: oneDNN primitives, allocator
+        step(x, target)
+    start = time.perf_counter()
+    for i in range(n_batches):
+        step(*batches[i % len(batches)])
+    return time.perf_counter() - start
+
+
 def _worker(args) -> None:
     """Run one loop in this (fresh) process and print its result as one JSON line."""
     if args.threads:
@@ -130,6 +171,10 @@ def _worker(args) -> None:
     model = models.LeNet5()
     model.load_state_dict(torch.load(root / "initial.pt"))
     torch.manual_seed(args.seed)
+    if args.worker == "peer-data":
+        return print(json.dumps({"epoch_time": peer_data_only(root, dataset_cls, mean, std)}))
+    if args.worker == "step":
+        return print(json.dumps({"epoch_time": model_step_only(model, root, dataset_cls)}))
     if args.worker == "peer":
         times, acc = examples_loop(model, root, dataset_cls, mean, std, args.epochs)
         load_time = None
@@ -158,7 +203,10 @@ def main(argv=None) -> None:
                              "robust on a machine where other processes compete for the cores")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N training images (a quick smoke run, not a measurement)")
-    parser.add_argument("--worker", choices=("peer", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the peer's data pipeline alone and the bare model step alone "
+                             "(the best any loop can do with this float32 model on this machine)")
+    parser.add_argument("--worker", choices=("peer", "ours", "peer-data", "step"), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -192,6 +240,13 @@ def main(argv=None) -> None:
         print(f"dlcourse.train.fit:    {our_time:.2f} s/epoch, test accuracy {100 * our_acc:.2f} % ({kept}; "
               f"one-off tensor loading: {our_runs[0]['load_time']:.2f} s)")
         print(f"accuracy difference: {100 * (our_acc - peer_acc):+.2f} points")
+        if args.breakdown:
+            data_time = min(_run_worker("peer-data", root, args, SEED)["epoch_time"] for _ in range(args.repeats))
+            step_time = min(_run_worker("step", root, args, SEED)["epoch_time"] for _ in range(args.repeats))
+            print(f"breakdown: the peer's DataLoader alone {data_time:.2f} s/epoch; the bare LeNet-5 step "
+                  f"alone {step_time:.2f} s/epoch, so fit's own overhead is {our_time - step_time:+.2f} s/epoch")
+            print(f"bound: no loop running this float32 step here beats the peer by more than "
+                  f"{peer_time / step_time:.2f}x")
         print(f"speed-up vs pytorch/examples loop: {peer_time / our_time:.2f}")
 
 

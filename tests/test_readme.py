@@ -79,8 +79,9 @@ def test_grade_command_answers_help():
 
 
 def test_train_loop_benchmark_runs_and_prints_its_ratio():
-    proc = _run([sys.executable, "bench/train_loop.py", "--limit", "256", "--threads", "1"])
+    proc = _run([sys.executable, "bench/train_loop.py", "--limit", "256", "--threads", "1", "--breakdown"])
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^bound: .* more than \d+\.\d+x$", proc.stdout, re.M)
     assert re.search(r"^speed-up vs pytorch/examples loop: \d+\.\d+$", proc.stdout.strip().splitlines()[-1])
 
 
