@@ -35,8 +35,8 @@ def repository_url(config: Path = ROOT / "_config.yml") -> str:
 def cell_source(url: str) -> str:
     """Source of the setup cell (French: students read it)."""
     return (
-        f"{MARKER} : sur Colab, Binder ou tout Jupyter où le paquet du cours manque, on l'installe\n"
-        "# depuis le dépôt du cours (une fois, environ une minute) ; ailleurs, cette cellule ne fait rien.\n"
+        f"{MARKER} : installe le paquet du cours s'il manque (Colab, Binder...),\n"
+        "# une fois par session, en une minute environ ; ailleurs, ne fait rien.\n"
         "import importlib\n"
         "import importlib.util\n"
         "\n"
