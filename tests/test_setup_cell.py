@@ -148,3 +148,24 @@ def test_tool_leaves_an_up_to_date_repository_alone_and_follows_a_new_url(tmp_pa
     assert "updated solutions/tp01-perceptron" not in out
     [first] = [c for c in _cells(tmp_path / "book" / "02_perceptron.ipynb") if c["cell_type"] == "code"][:1]
     assert 'git+https://git.example.edu/dl/cours"' in "".join(first["source"])
+
+
+def test_widgets_work_with_the_ipywidgets_7_that_colab_ships(tmp_path):
+    """pyproject admits ipywidgets 7.7 so that installing dlcourse on Colab leaves Colab's own
+    ipywidgets (7.7.1) alone; the widget tests must then pass with it too. (The book build itself
+    uses ipywidgets 8, to match its vendored widget manager.)"""
+    target = tmp_path / "ipywidgets7"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                              "ipywidgets==7.7.1", "ipython_genutils==0.2.0"], capture_output=True, text=True,
+                             timeout=300)
+    if install.returncode != 0 and "No matching distribution" in install.stderr + install.stdout:
+        pytest.skip("ipywidgets 7.7.1 cannot be downloaded here (offline): " + install.stderr[-300:])
+    assert install.returncode == 0, install.stderr[-2000:]
+    env = dict(os.environ, PYTHONPATH=str(target))
+    version = subprocess.run([sys.executable, "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                             capture_output=True, text=True, env=env)
+    assert version.stdout.strip() == "7.7.1", version.stderr
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                          str(ROOT / "tests" / "test_widgets.py")], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:]
