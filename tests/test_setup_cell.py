@@ -169,3 +169,55 @@ def test_widgets_work_with_the_ipywidgets_7_that_colab_ships(tmp_path):
                           str(ROOT / "tests" / "test_widgets.py")], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_setup_cell_installs_the_package_into_a_kernel_that_lacks_it(tmp_path, monkeypatch):
+    """The Colab path end to end, offline: a kernel whose Python has torch but not dlcourse runs the
+    setup cell (pointed at this repository's HEAD, served over git's plain HTTP protocol), then
+    imports dlcourse from the installed wheel and loads the bundled data; run again, the cell does
+    nothing."""
+    import functools
+    import http.server
+    import sysconfig
+    import threading
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    served = tmp_path / "served"
+    served.mkdir()
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(served / "course.git")], check=True)
+    subprocess.run(["git", "update-server-info"], cwd=served / "course.git", check=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    # A Python without dlcourse that borrows this environment's packages (torch, ipykernel...):
+    # a .pth line adds their folder, but the folder's own .pth files, among them dlcourse's
+    # editable install, are not processed.
+    env_dir = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
+    [site_dir] = env_dir.glob("lib/python*/site-packages")
+    (site_dir / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    kernels = tmp_path / "jupyter" / "kernels" / "no-dlcourse"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(env_dir / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "no dlcourse", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    url = f"http://127.0.0.1:{server.server_address[1]}/course.git"
+    cell = setup_cell.cell_source(url)
+    probe = ("import importlib.util\nprint('before:', importlib.util.find_spec('dlcourse') is not None)\n")
+    use = ("import dlcourse\nfrom dlcourse.data import load_mnist\nprint(dlcourse.__file__)\n"
+           "print('test images:', len(load_mnist(train=False, download=False)))\n")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (probe, cell, use, cell)])
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="no-dlcourse").execute()
+    finally:
+        server.shutdown()
+    texts = ["".join(o.get("text", "") for o in c.outputs if o.output_type == "stream") for c in notebook.cells]
+    assert "before: False" in texts[0]
+    assert str(env_dir) in texts[2] and "test images: 2000" in texts[2]
+    assert texts[3] == ""  # installed now: the cell does nothing
