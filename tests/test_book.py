@@ -101,6 +101,61 @@ def test_chapters_show_package_code_not_copies():
     assert not copies, f"chapters redefine package functions (show them with show_source): {copies}"
 
 
+
+def _markdown_cells(chapter: str) -> list[str]:
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+
+
+def test_glued_numbers_are_written_the_french_way():
+    """`{glue:text}`x:.2f`` prints Python's decimal point; numbers in the prose go through
+    `glue_number` (decimal comma) and `{glue:md}`."""
+    import re
+
+    offenders = [f"{chapter}: {m.group(0)}" for chapter in CHAPTERS for cell in _markdown_cells(chapter)
+                 for m in re.finditer(r"\{glue:text\}`[A-Za-z_0-9]+:[^`]*[efg%]`", cell)]
+    assert not offenders, f"use glue_number and {{glue:md}} for these numbers: {offenders}"
+
+
+def _markdown_table(cell: str) -> list[list[str]]:
+    rows = [line.strip().strip("|").split("|") for line in cell.splitlines() if line.startswith("|")]
+    return [[field.strip() for field in row] for row in rows[2:]]  # drop the header and the rule
+
+
+def _literal(chapter: str, name: str):
+    """The literal value a chapter's code assigns to `name` (a dict of numbers, say)."""
+    import ast
+
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        code = "".join(l for l in cell["source"] if not l.lstrip().startswith(("%", "!")))
+        for node in ast.parse(code).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+                return ast.literal_eval(node.value)
+    raise AssertionError(f"{chapter} assigns no {name}")
+
+
+def _french_float(field: str) -> float:
+    return float(field.split("(")[0].replace("*", "").replace(",", ".").strip())
+
+
+def test_chapter_13_computes_on_the_numbers_its_tables_show():
+    """The result tables of chapter 13 are typed once in the prose and once in code: they must agree."""
+    cells = _markdown_cells("13_limites")
+    zhang = _markdown_table(next(c for c in cells if "top-1 appr." in c))
+    true_rows = zhang[1:5]
+    random_rows = zhang[7:10]
+    for rows, name in ((true_rows, "true_label_rows"), (random_rows, "random_label_rows")):
+        table = [[_french_float(f) for f in row[3:7]] for row in rows]
+        assert table == [list(v) for v in _literal("13_limites", name).values()], name
+    shades = _markdown_table(next(c for c in cells if "| classifieur | mesure (%)" in c))
+    for measure, name in (("PPV", "ppv"), ("taux d'erreur", "error")):
+        table = [[_french_float(f) for f in row[2:]] for row in shades if row[1] == measure]
+        assert table == list(_literal("13_limites", name).values()), name
+
+
 # ---------------------------------------------------------------------------------- the build
 
 @pytest.fixture(scope="session")
@@ -130,6 +185,31 @@ def test_book_builds_with_every_chapter_page(built_book):
         assert "Traceback (most recent call last)" not in html, f"{chapter} shows a traceback"
         # The Colab/Binder install cell stays in the notebook, out of the reading.
         assert "dlcourse-setup" not in html, f"{chapter} shows the setup cell"
+
+
+
+def _page_text(page: Path) -> str:
+    import re
+
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r"<(script|style|pre)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_pages_are_typeset_as_french_prose(built_book):
+    """Sphinx's smart quotes turn an apostrophe before markup (l'**apprentissage**) into a closing
+    double quote, and Markdown tables printed by code stay raw unless parsed as MyST."""
+    import re
+
+    elided = re.compile(r"(?<![A-Za-zÀ-ÿ])(?:[ldnsjcmtLDNSJCMT]|[Qq]u|[Jj]usqu|[Ll]orsqu|[Pp]uisqu)”")
+    pages = sorted(p for p in built_book.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+    bad_quotes = {p.name: elided.findall(_page_text(p)) for p in pages}
+    assert not {k: v for k, v in bad_quotes.items() if v}, f"apostrophes rendered as ”: {bad_quotes}"
+    raw_tables = [p.name for p in pages if re.search(r"<p>\s*\|[^<]*\|\s*(?:-{3}|:-)", p.read_text(encoding="utf-8"))]
+    assert not raw_tables, f"Markdown tables left unrendered in {raw_tables}"
+    trace = (built_book / "book" / "02_perceptron.html").read_text(encoding="utf-8")
+    assert re.search(r'<th[^>]*><p><span class="math[^"]*">\\\(x_0\\\)', trace), \
+        "the perceptron's OR trace (printed by code) is not rendered as a table with formulas"
 
 
 def test_bibliography_resolves(built_book):
