@@ -9,6 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
+import torch
+
 from dlcourse import grading, mlp, perceptron
 from dlcourse.grading import ShortcutError, call_student, case, check_function, forbidden
 
@@ -76,7 +78,7 @@ def test_tolerances_are_applied():
 def test_tuple_outputs_name_the_wrong_entry():
     def wrong_db(params, outputs, T):
         return [(dW, 2 * db) for dW, db in mlp.backward(params, outputs, T)]
-    with pytest.raises(AssertionError, match=r"le résultat \(élément n°\d → db\) est faux"):
+    with pytest.raises(AssertionError, match=r"le résultat \(élément n°\d → db\) ne correspond pas"):
         check_function(wrong_db, mlp.backward, _backward_cases(), output_names=("dW", "db"),
                        forbid_reference=False)
     with pytest.raises(AssertionError, match=r"contient 1 valeur\(s\) ; 2 sont attendues"):
@@ -137,7 +139,10 @@ def test_inputs_are_copied_for_each_side():
         w[:] = 1e9
         X[:] = -1
         return y
-    check_function(mutating, perceptron.predict, _predict_cases(n=10), name="predict")
+    # Each side gets its own copy: the result is right (the reference saw clean inputs), and
+    # what fails is the modification of the inputs, which the reference leaves alone.
+    with pytest.raises(AssertionError, match="modifie son argument « w » sur place \\(cas 1 sur 10"):
+        check_function(mutating, perceptron.predict, _predict_cases(n=10), name="predict")
 
 
 def test_random_cases_are_reproducible():
@@ -458,3 +463,34 @@ def test_check_raises():
                              name="size")
     with pytest.raises(ShortcutError):
         grading.check_raises(lambda n: perceptron.predict([1.0], [[n]]), [case(0)], name="p")
+
+
+def test_check_function_fails_a_student_that_modifies_an_input_the_reference_keeps():
+    def reference(w, x):
+        return w + x
+
+    def in_place(w, x):
+        w += x
+        return w
+
+    cases = [grading.case(np.ones(3), np.arange(3.0)),
+             grading.case(torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64))]
+    grading.check_function(reference, reference, cases)
+    with pytest.raises(AssertionError, match="modifie son argument « w » sur place .*cas 1 sur 2"):
+        grading.check_function(in_place, reference, cases)
+    with pytest.raises(AssertionError, match="modifie son argument « w » sur place .*cas 1 sur 1"):
+        grading.check_function(in_place, reference, cases[1:])
+
+
+def test_check_function_allows_in_place_updates_the_reference_makes_too():
+    def reference_step(w, g):  # an optimiser step updates the parameters in place
+        w -= 0.1 * g
+        return w
+
+    def student_step(w, g):
+        w -= 0.1 * g
+        return w
+
+    rng = np.random.default_rng(0)
+    grading.check_function(student_step, reference_step,
+                           [grading.case(rng.normal(size=4), rng.normal(size=4))])

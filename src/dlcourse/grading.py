@@ -46,6 +46,7 @@ import contextlib
 import copy
 import importlib
 import importlib.util
+import inspect
 import io
 import os
 import signal
@@ -280,7 +281,7 @@ def _compare(got: Any, expected: Any, what: str, atol: float, rtol: float,
     where = np.unravel_index(int(np.argmax(diff)), exp.shape) if exp.ndim else ()
     at = f" à l'indice {tuple(int(i) for i in where)}" if exp.ndim else ""
     raise _Mismatch(
-        f"{what} est faux : {int((~ok).sum())} valeur(s) sur {exp.size} diffèrent.\n"
+        f"{what} ne correspond pas : {int((~ok).sum())} valeur(s) sur {exp.size} diffèrent.\n"
         f"  attendu : {_fmt(exp)}\n  obtenu  : {_fmt(arr)}\n"
         f"  plus grand écart{at} : attendu {exp[where]:.6g}, obtenu {arr[where]:.6g} "
         f"(tolérance {atol:g} + {rtol:g} × |attendu|).")
@@ -736,7 +737,8 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
     For each case, the reference and the student get their own deep copy of the inputs
     (a function that modifies its arguments cannot corrupt the other). The student runs
     through :func:`call_student`. The results go through ``output`` (if given) and are
-    compared by :func:`compare`.
+    compared by :func:`compare`. An array argument (NumPy or torch) that the reference leaves
+    unchanged must come back unchanged from the student too: ``w += ...`` on an input fails.
 
     Parameters
     ----------
@@ -774,8 +776,11 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
                          "Got 0 cases instead.")
     for i, c in enumerate(cases, 1):
         where = f" (cas {i} sur {len(cases)}{' : ' + c.label if c.label else ''})"
-        expected = reference_fn(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
-        got = call_student(student_fn, copy.deepcopy(c.args), copy.deepcopy(c.kwargs),
+        ref_args, ref_kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
+        expected = reference_fn(*ref_args, **ref_kwargs)
+        kept = _kept_inputs(c, ref_args, ref_kwargs)
+        args, kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
+        got = call_student(student_fn, args, kwargs,
                            name=name, forbid=forbid, forbid_reference=forbid_reference,
                            max_seconds=max_seconds, where=where)
         if output is not None:
@@ -792,6 +797,53 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
             raise AssertionError(
                 f"La fonction « {name} » ne donne pas le résultat attendu{where}.\n"
                 f"  entrées : {_fmt_case(c)}\n  {err}") from None
+        for key, before in kept.items():
+            after = args[key] if isinstance(key, int) else kwargs[key]
+            if not _same_array(before, after):
+                label = _argument_label(reference_fn, key)
+                raise AssertionError(
+                    f"La fonction « {name} » modifie son argument {label} sur place{where} : elle doit "
+                    f"le laisser intact. Travaillez sur une copie (x = x.copy()) ou créez un "
+                    f"nouveau tableau (w = w + ... plutôt que w += ...).\n"
+                    f"  entrées : {_fmt_case(c)}") from None
+
+
+def _as_snapshot(value: Any) -> Any:
+    """A copy of an array argument (NumPy or torch), or None for anything else."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().clone()
+    return None
+
+
+def _same_array(a: Any, b: Any) -> bool:
+    if type(a) is not type(b) or tuple(a.shape) != tuple(b.shape):
+        return False
+    if not isinstance(a, np.ndarray):  # torch
+        a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _kept_inputs(c: Case, ref_args: tuple, ref_kwargs: dict) -> dict:
+    """The array arguments of a case that the reference did not modify, as they were."""
+    kept = {}
+    for key, value in [*enumerate(c.args), *c.kwargs.items()]:
+        before = _as_snapshot(value)
+        after = ref_args[key] if isinstance(key, int) else ref_kwargs[key]
+        if before is not None and _same_array(before, after):
+            kept[key] = before
+    return kept
+
+
+def _argument_label(fn: Callable, key: int | str) -> str:
+    if isinstance(key, str):
+        return f"« {key} »"
+    try:
+        params = list(inspect.signature(fn).parameters)
+        return f"« {params[key]} »" if key < len(params) else f"n°{key + 1}"
+    except (TypeError, ValueError):
+        return f"n°{key + 1}"
 
 
 def check_raises(student_fn: Callable, cases: Iterable[Case | tuple],
@@ -861,7 +913,7 @@ def check_value(got: Any, expected: Any, *, name: str, atol: float = 1e-8,
     >>> check_value([1.0, 2.0], [1.0, 3.0], name="w")
     Traceback (most recent call last):
     ...
-    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat est faux : ...
+    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat ne correspond pas : ...
     """
     try:
         _compare(got, expected, "le résultat", atol, rtol, None)
