@@ -360,6 +360,83 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     assert f"à temps : {first}." in rows["Participant 2004"]["Feedback comments"]
 
 
+def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys):
+    """Real zips as they come: Moodle < 4.1 folders, a Mac's __MACOSX entries, two notebooks,
+    a corrupt file, a deleted test cell, late submissions in a second zip and a resubmission
+    that breaks. Nobody is lost from the reports, nobody gets stale feedback, and a zip that
+    is not Moodle's changes nothing."""
+    assignment = ASSIGNMENTS[0]
+    notebook = next((ROOT / "exercises" / assignment).glob("*.ipynb")).name
+    course = _new_course(tmp_path, assignment, tmp_path_factory)
+    release = nbformat.read(ROOT / "exercises" / assignment / notebook, as_version=4)
+    source = nbformat.read(ROOT / "solutions" / assignment / notebook, as_version=4)
+    solution = _fill(release, {_nbgrader_meta(c)["grade_id"]: _strip_markers(c.source)
+                               for c in source.cells if _nbgrader_meta(c).get("solution")})
+    test_ids = [_nbgrader_meta(c)["grade_id"] for c in release.cells
+                if _nbgrader_meta(c).get("grade") and not _nbgrader_meta(c).get("solution")]
+    no_test = copy.deepcopy(solution)
+    no_test.cells = [c for c in no_test.cells if _nbgrader_meta(c).get("grade_id") != test_ids[0]]
+    killer = copy.deepcopy(release)
+    next(c for c in killer.cells if _nbgrader_meta(c).get("solution")).source = "import os\nos._exit(1)"
+
+    def folder(name, sid):  # Moodle < 4.1: one folder per student, ending in "_"
+        return f"{name}_{sid}_assignsubmission_file_/"
+
+    first = tmp_path / "first.zip"
+    with zipfile.ZipFile(first, "w") as z:
+        z.writestr(folder("Zoé Lefèvre", "5001") + notebook, nbformat.writes(solution))
+        z.writestr("__MACOSX/" + folder("Zoé Lefèvre", "5001") + "._" + notebook, "\x00\x05")
+        z.writestr(folder("Two Files", "5002") + notebook, nbformat.writes(release))
+        z.writestr(folder("Two Files", "5002") + "v2.ipynb", nbformat.writes(solution))
+        z.writestr(folder("Two Others", "5003") + "a.ipynb", nbformat.writes(solution))
+        z.writestr(folder("Two Others", "5003") + "b.ipynb", nbformat.writes(release))
+        z.writestr(folder("Corrupt File", "5004") + notebook, '{"cells": [')
+        z.writestr("notes-du-prof.ipynb", nbformat.writes(release))
+    assert main([assignment, "--moodle-zip", str(first), "--course-dir", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert "'notes-du-prof.ipynb' is not named like a Moodle submission" in out
+    late = tmp_path / "late.zip"
+    with zipfile.ZipFile(late, "w") as z:
+        z.writestr(folder("Deleted Test", "5005") + notebook, nbformat.writes(no_test))
+        z.writestr(folder("Two Files", "5002") + notebook, nbformat.writes(killer))
+    assert main([assignment, "--moodle-zip", str(late), "--course-dir", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert f"5005 deleted graded cell(s) {test_ids[0]}" in out
+
+    def rows():
+        with open(course / "grades" / f"{assignment}-moodle.csv", encoding="utf-8") as fh:
+            return {r["Identifier"]: r for r in csv.DictReader(fh)}
+
+    for report in ("batch", "report-only"):
+        if report == "report-only":
+            assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
+        r = rows()
+        assert sorted(r) == [f"Participant {n}" for n in range(5001, 5006)], report
+        auto_points = sum(float(_nbgrader_meta(c)["points"]) for c in source.cells
+                          if _nbgrader_meta(c).get("grade") and not _nbgrader_meta(c).get("solution"))
+        assert float(r["Participant 5001"]["Grade"]) == auto_points  # written answers: by hand
+        assert r["Participant 5001"]["Full name"] == "Zoé Lefèvre"
+        assert r["Participant 5002"]["Grade"] == "" and "noyau" in r["Participant 5002"]["Feedback comments"]
+        assert r["Participant 5003"]["Grade"] == ""
+        assert "aucun ne s'appelle" in r["Participant 5003"]["Feedback comments"]
+        assert r["Participant 5004"]["Grade"] == ""
+        assert "pas un notebook lisible" in r["Participant 5004"]["Feedback comments"]
+        assert f"supprimée(s) de votre notebook : {test_ids[0]}" in r["Participant 5005"]["Feedback comments"]
+    with zipfile.ZipFile(course / "grades" / f"{assignment}-feedback.zip") as z:
+        shipped = sorted(n.split("_")[1] for n in z.namelist())
+    assert shipped == ["5001", "5005"], "feedback only for the notebooks graded now"
+    # A zip that is not Moodle's: a clear error, the reports stay as they were.
+    before = (course / "grades" / f"{assignment}-moodle.csv").read_bytes()
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr(notebook, nbformat.writes(solution))
+    with pytest.raises(SystemExit, match="named like a Moodle submission"):
+        main([assignment, "--moodle-zip", str(other), "--course-dir", str(course)])
+    with pytest.raises(SystemExit, match="does not exist"):
+        main([assignment, "--moodle-zip", str(tmp_path / "missing.zip"), "--course-dir", str(course)])
+    assert (course / "grades" / f"{assignment}-moodle.csv").read_bytes() == before
+
+
 _FAKE_NBGRADER = """
 import sys, time
 from pathlib import Path
@@ -435,11 +512,14 @@ def test_one_batch_survives_a_submission_that_never_ends(tmp_path, monkeypatch):
     ("/x/Jean-Éric D'Arc_42_assignsubmission_file/tp01-perceptron.ipynb",
      "42", "tp01-perceptron.ipynb"),
     ("/x/A B_7_assignsubmission_file/sub/tp01 (1).ipynb", "7", "tp01 (1).ipynb"),
+    ("/x/Zoé L_8_assignsubmission_file_/tp01-perceptron.ipynb", "8", "tp01-perceptron.ipynb"),
 ])
 def test_moodle_file_names(name, student, file_id):
     match = re.match(MOODLE_FILE_REGEXP, name)
     assert match and match["student_id"] == student and match["file_id"] == file_id
     assert not re.match(MOODLE_FILE_REGEXP, "/x/A B_7_assignsubmission_onlinetext_a.html")
+    assert not re.match(MOODLE_FILE_REGEXP, "/x/__MACOSX/A B_7_assignsubmission_file_/._a.ipynb")
+    assert not re.match(MOODLE_FILE_REGEXP, "/x/A B_7_assignsubmission_file/._a.ipynb")
 
 
 def test_feedback_keeps_only_the_message_of_errors_in_test_cells():
@@ -450,3 +530,19 @@ def test_feedback_keeps_only_the_message_of_errors_in_test_cells():
         traceback=["Cell In[3], line 5", "grading.check_function(secret)"])]
     out, _ = StripTracebacks().preprocess(nb, {})
     assert out.cells[0].outputs[0]["traceback"] == ["AssertionError: message en français"]
+
+
+def test_feedback_explains_a_cell_stopped_at_the_time_limit_in_french():
+    test_meta = {"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", metadata=test_meta),
+                                         nbformat.v4.new_code_cell("while True: pass")])
+    for cell, ename in zip(nb.cells, ("CellTimeoutError", "KeyboardInterrupt")):
+        cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue="", traceback=[
+            "----", "Cell In[3], line 1", "while True: pass", f"{ename}: "])]
+    out, _ = StripTracebacks().preprocess(nb, {})
+    test, student = (c.outputs[0] for c in out.cells)
+    assert test["traceback"] == [f"Interruption : {grade.TIMEOUT_MESSAGE}"]
+    assert student["traceback"] == ["Cell In[3], line 1", "while True: pass",
+                                    f"Interruption : {grade.TIMEOUT_MESSAGE}"]
+    assert "boucle infinie" in test["evalue"]
+

@@ -48,14 +48,21 @@ __all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_nam
            "grade_assignment", "main"]
 
 #: File names of Moodle's "Download all submissions" zip, flat or in per-student folders:
-#: "Ada Lovelace_12345_assignsubmission_file_tp01-perceptron.ipynb" or
-#: "Ada Lovelace_12345_assignsubmission_file/tp01-perceptron.ipynb". nbgrader matches it
-#: against the whole path of the extracted file.
-MOODLE_FILE_REGEXP = (r"^(?:.*/)?(?P<full_name>[^/]+?)_(?P<student_id>\d+)"
-                      r"_assignsubmission_file(?:_|/(?:.*/)?)(?P<file_id>[^/]+)$")
+#: "Ada Lovelace_12345_assignsubmission_file_tp01-perceptron.ipynb" (flat),
+#: "Ada Lovelace_12345_assignsubmission_file_/tp01-perceptron.ipynb" (folders, Moodle < 4.1) or
+#: "Ada Lovelace_12345_assignsubmission_file/tp01-perceptron.ipynb" (folders, Moodle >= 4.1).
+#: The resource forks a Mac adds when it re-zips (__MACOSX/, ._*) are not submissions.
+#: nbgrader matches it against the whole path of the extracted file.
+MOODLE_FILE_REGEXP = (r"^(?!(?:.*/)?__MACOSX/)(?:.*/)?(?P<full_name>[^/]+?)_(?P<student_id>\d+)"
+                      r"_assignsubmission_file(?:_?/(?:.*/)?|_)(?P<file_id>(?!\._)[^/]+)$")
 
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade",
                   "Last modified (grade)", "Feedback comments", "Grading status"]
+
+
+#: What the feedback says of a cell stopped at the per-cell time limit.
+TIMEOUT_MESSAGE = ("cellule arrêtée par la correction automatique, faute d'avoir terminé dans le "
+                   "temps accordé à chaque cellule (boucle infinie, ou calcul beaucoup trop lent ?).")
 
 
 class StripTracebacks(Preprocessor):
@@ -69,11 +76,18 @@ class StripTracebacks(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: "
-                                           f"{output.get('evalue', '')}"]
+        is_test = meta.get("grade") and not meta.get("solution")
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") != "error":
+                continue
+            if output.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
+                # nbgrader's own words are empty ("KeyboardInterrupt: "): say what happened.
+                output["ename"], output["evalue"] = "Interruption", TIMEOUT_MESSAGE
+                output["traceback"] = ([] if is_test else output.get("traceback", [])[1:-1]) \
+                    + [f"Interruption : {TIMEOUT_MESSAGE}"]
+            elif is_test:
+                output["traceback"] = [f"{output.get('ename', 'Error')}: "
+                                       f"{output.get('evalue', '')}"]
         return cell, resources
 
 
@@ -83,12 +97,15 @@ class StudentResult:
 
     student_id: str
     full_name: str = ""
-    status: str = "ok"          # ok | kernel died | did not finish | autograde failed
+    # ok | no notebook | several notebooks | unreadable notebook | kernel died | did not finish
+    # | autograde failed
+    status: str = "ok"
     score: float | None = None
     max_score: float | None = None
     needs_manual: bool = False
     cells: list[tuple[str, float | None, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deleted_cells: list[str] = field(default_factory=list)
 
 
 def moodle_names(zip_path: str | os.PathLike) -> dict[str, str]:
@@ -100,6 +117,22 @@ def moodle_names(zip_path: str | os.PathLike) -> dict[str, str]:
             if match:
                 names[match["student_id"]] = match["full_name"]
     return names
+
+
+def _stray_notebooks(zip_path: str | os.PathLike) -> list[str]:
+    """Notebooks of a zip whose names are not Moodle submission names: they are not collected."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return [entry for entry in archive.namelist()
+                if entry.endswith(".ipynb") and not re.match(MOODLE_FILE_REGEXP, entry)
+                and "__MACOSX/" not in entry and not Path(entry).name.startswith("._")]
+
+
+def _graded_cell_ids(path: Path) -> list[str]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
 
 
 def _env() -> dict[str, str]:
@@ -158,8 +191,13 @@ def _ensure_in_gradebook(course: Path, assignment: str) -> None:
         raise SystemExit(f"error: nbgrader generate_assignment {assignment} failed:\n{out}")
 
 
-def _collect(course: Path, assignment: str, zip_path: Path) -> list[str]:
-    """Moodle zip → submitted/<sid>/<assignment>/; returns the participant numbers."""
+def _collect(course: Path, assignment: str,
+             zip_path: Path) -> tuple[list[str], dict[str, list[str]], dict[str, StudentResult]]:
+    """Moodle zip → submitted/<sid>/<assignment>/.
+
+    Returns the participant numbers, notes for some of them (a notebook renamed or ignored),
+    and the submissions that cannot be graded automatically (several notebooks, none of them
+    under the released name: which one to grade is the instructor's call)."""
     base = course / "downloaded" / assignment
     for step in ("archive", "extracted"):
         shutil.rmtree(base / step, ignore_errors=True)
@@ -171,13 +209,30 @@ def _collect(course: Path, assignment: str, zip_path: Path) -> list[str]:
         raise SystemExit(f"error: nbgrader zip_collect failed (log in {base / 'logs'}):\n{out}")
     students = sorted(moodle_names(zip_path))
     expected = _notebooks(course, assignment)
+    notes: dict[str, list[str]] = {}
+    ambiguous: dict[str, StudentResult] = {}
     for sid in students:
         folder = course / "submitted" / sid / assignment
         found = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
-        if len(expected) == 1 and expected[0] not in found and len(found) == 1:
+        if len(expected) != 1 or len(found) < 1 or found == expected:
+            continue
+        if expected[0] not in found and len(found) == 1:
             (folder / found[0]).rename(folder / expected[0])
             print(f"  {sid}: notebook '{found[0]}' renamed to '{expected[0]}'.")
-    return students
+        elif expected[0] in found:
+            ignored = [f for f in found if f != expected[0]]
+            print(f"  warning: {sid} handed in {len(found)} notebooks; grading '{expected[0]}', "
+                  f"ignoring {', '.join(ignored)}.")
+            notes[sid] = [f"Vous avez déposé {len(found)} notebooks : seul {expected[0]} a été "
+                          f"corrigé ({', '.join(ignored)} ignoré(s))."]
+        else:
+            print(f"  warning: {sid} handed in {len(found)} notebooks, none named "
+                  f"'{expected[0]}': not graded.")
+            ambiguous[sid] = StudentResult(sid, status="several notebooks", notes=[
+                f"Vous avez déposé {len(found)} notebooks ({', '.join(found)}) et aucun ne "
+                f"s'appelle {expected[0]} : impossible de savoir lequel corriger ; votre travail "
+                f"sera corrigé à la main."])
+    return students, notes, ambiguous
 
 
 def _section_start(line: str, assignment: str) -> str | None:
@@ -288,7 +343,9 @@ def _autograde_all(course: Path, assignment: str, students: Sequence[str], cell_
         todo = [sid for sid in todo if sid not in results]
     for r in results.values():
         if r.status not in ("ok", "no notebook"):
-            shutil.rmtree(course / "autograded" / r.student_id / assignment, ignore_errors=True)
+            # Neither a half-graded notebook nor the feedback of an earlier submission stays.
+            for step in ("autograded", "feedback"):
+                shutil.rmtree(course / step / r.student_id / assignment, ignore_errors=True)
     return results
 
 
@@ -305,6 +362,12 @@ def _status(sid: str, log: str, failed: bool, killed: bool,
         result.status = "did not finish"
         result.notes.append("Une cellule de votre notebook ne s'est pas arrêtée quand la "
                             "correction automatique l'a interrompue : il sera corrigé à la main.")
+    elif failed and ("NotJSONError" in log or "not valid JSON" in log
+                     or "Unreadable Notebook" in log or "NBFormatError" in log):
+        result.status = "unreadable notebook"
+        result.notes.append("Votre fichier n'est pas un notebook lisible (contenu JSON invalide, "
+                            "fichier tronqué ou d'un autre type) : vérifiez qu'il s'ouvre dans "
+                            "Jupyter et déposez-le à nouveau.")
     elif "DeadKernelError" in log or "Kernel died" in log:
         result.status = "kernel died"
         result.notes.append("Le noyau Python s'est arrêté pendant l'exécution de votre "
@@ -397,6 +460,8 @@ def _write_feedback_zip(course: Path, assignment: str, path: Path,
     count = 0
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for r in results:
+            if r.status != "ok":
+                continue
             for html in sorted((course / "feedback" / r.student_id / assignment).glob("*.html")):
                 prefix = f"{r.full_name or r.student_id}_{r.student_id}_assignsubmission_file_"
                 archive.write(html, prefix + html.name)
@@ -417,41 +482,65 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         raise SystemExit(f"error: exercises/{assignment} does not exist in {course}; release "
                          f"it first with: nbgrader generate_assignment {assignment} --force")
     _ensure_in_gradebook(course, assignment)
-    names: dict[str, str] = {}
     statuses: dict[str, StudentResult] = {}
     status_file = course / "downloaded" / assignment / "status.csv"
+    # Every student collected so far, over all the zips of this assignment (late submissions
+    # come in a second zip): the reports cover them all.
+    if status_file.exists():
+        with open(status_file, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                statuses[row["student_id"]] = StudentResult(
+                    row["student_id"], row["full_name"], row["status"],
+                    notes=[n for n in row["notes"].split("\n") if n])
+    stray: list[str] = []
     if report_only:
-        if status_file.exists():
-            with open(status_file, encoding="utf-8") as fh:
-                for row in csv.DictReader(fh):
-                    statuses[row["student_id"]] = StudentResult(
-                        row["student_id"], row["full_name"], row["status"],
-                        notes=[n for n in row["notes"].split("\n") if n])
-        students = sorted(statuses)
+        if not statuses:
+            raise SystemExit(f"error: nothing collected yet for {assignment} (no "
+                             f"{status_file.relative_to(course)}): run with --moodle-zip first.")
     else:
         if moodle_zip is None:
             raise SystemExit("error: give --moodle-zip FILE (or --report-only).")
-        zip_path = Path(moodle_zip).resolve()
+        zip_path = Path(moodle_zip).expanduser().resolve()
+        if not zip_path.exists():
+            raise SystemExit(f"error: {zip_path} does not exist.")
         if not zipfile.is_zipfile(zip_path):
             raise SystemExit(f"error: {zip_path} is not a zip file.")
         names = moodle_names(zip_path)
+        stray = _stray_notebooks(zip_path)
+        if not names:
+            with zipfile.ZipFile(zip_path) as archive:
+                sample = archive.namelist()[:5]
+            raise SystemExit(
+                f"error: no file of {zip_path.name} is named like a Moodle submission "
+                f"('Firstname Lastname_<participant>_assignsubmission_file_...'); is it the zip "
+                f"of 'Download all submissions'? First entries: {sample}. Nothing was changed.")
         print(f"Collecting {len(names)} submission(s) from {zip_path.name}...")
-        students = _collect(course, assignment, zip_path)
-        statuses = _autograde_all(course, assignment, students, cell_timeout, student_timeout,
-                                  names)
-        for sid in students:
-            statuses[sid].full_name = names.get(sid, "")
+        for entry in stray:
+            print(f"  warning: '{entry}' is not named like a Moodle submission: not collected.")
+        batch, notes, ambiguous = _collect(course, assignment, zip_path)
+        batch_results = _autograde_all(course, assignment,
+                                       [sid for sid in batch if sid not in ambiguous],
+                                       cell_timeout, student_timeout, names)
+        batch_results.update(ambiguous)
+        for sid in batch:
+            batch_results[sid].full_name = names.get(sid, "")
+            batch_results[sid].notes[:0] = notes.get(sid, [])
+            statuses.pop(sid, None)
+        statuses.update(batch_results)
         status_file.parent.mkdir(parents=True, exist_ok=True)
         with open(status_file, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["student_id", "full_name", "status", "notes"])
-            for r in statuses.values():
+            for r in sorted(statuses.values(), key=lambda r: r.student_id):
                 writer.writerow([r.student_id, r.full_name, r.status, "\n".join(r.notes)])
+    students = sorted(statuses)
     graded = [sid for sid in students if statuses[sid].status == "ok"]
     if graded:
         _nbgrader(course, "generate_feedback", assignment, "--force",
                   log=course / "downloaded" / assignment / "logs" / "generate_feedback.log")
     max_points = _max_points(course, assignment)
+    expected_cells = {nb.name: _graded_cell_ids(nb)
+                      for nb in (course / "exercises" / assignment).glob("*.ipynb")}
     results = []
     for sid in students:
         r = statuses[sid]
@@ -461,6 +550,15 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
             if slow:
                 r.notes.append("Cellule(s) arrêtée(s) faute de terminer à temps : "
                                + ", ".join(slow) + ".")
+            missing = []
+            for name, cells in expected_cells.items():
+                path = course / "autograded" / sid / assignment / name
+                present = set(_graded_cell_ids(path)) if path.exists() else set()
+                missing += [c for c in cells if c not in present]
+            if missing:
+                r.notes.append("Cellule(s) notée(s) supprimée(s) de votre notebook : "
+                               + ", ".join(missing) + " ; elles seront corrigées à la main.")
+                r.deleted_cells = missing
         results.append(r)
     out = course / "grades"
     out.mkdir(exist_ok=True)
@@ -481,6 +579,13 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     if problems:
         print(f"{len(problems)} submission(s) need manual grading (empty Grade in the CSV): "
               + ", ".join(f"{r.student_id} ({r.status})" for r in problems))
+    for r in results:
+        if r.deleted_cells:
+            print(f"warning: {r.student_id} deleted graded cell(s) {', '.join(r.deleted_cells)}: "
+                  f"grade them by hand in formgrader.")
+    if stray:
+        print(f"warning: {len(stray)} notebook(s) of the zip were not collected (not named like "
+              f"Moodle submissions): {', '.join(stray)}")
     return results
 
 
