@@ -358,6 +358,36 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     assert rows["Participant 2003"]["Grade"] == "0" and rows["Participant 2004"]["Grade"] == "0"
     assert "arrêtée" in rows["Participant 2004"]["Feedback comments"]
     assert f"à temps : {first}." in rows["Participant 2004"]["Feedback comments"]
+    # A French Moodle names the worksheet's columns in French and reads them back in French:
+    # the worksheet it exports is filled, header, identifiers and dates untouched.
+    header = ["Identifiant", "Nom complet", "Adresse de courriel", "Statut", "Note",
+              "Note maximale", "La note peut être modifiée", "Dernière modification (travail remis)",
+              "Dernière modification (note)", "Commentaires de feedback"]
+    moodle_rows = [[f"Participant{sid}", name, f"{sid}@etu.fr", "Remis pour évaluation", note, "12,00",
+                    "Oui", "lundi 16 novembre 2026, 10:02", "", ""]
+                   for sid, name, note in (("2001", "Kernel Killer", "3,00"), ("2003", "Alan Turing", ""),
+                                           ("2004", "Endless Loop", ""), ("9999", "Sans Dépôt", ""))]
+    worksheet = tmp_path / "Notes-TP1.csv"
+    with open(worksheet, "w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh).writerows([header, *moodle_rows])
+    assert main([assignment, "--report-only", "--course-dir", str(course),
+                 "--moodle-worksheet", str(worksheet)]) == 0
+    with open(course / "grades" / f"{assignment}-moodle-worksheet.csv", encoding="utf-8") as fh:
+        filled = list(csv.reader(fh))
+    assert filled[0] == header
+    by_id = {row[0]: row for row in filled[1:]}
+    assert by_id["Participant2001"][4] == "3,00" and "noyau" in by_id["Participant2001"][9]
+    assert by_id["Participant2003"][4] == "0" and by_id["Participant2004"][4] == "0"
+    assert "arrêtée" in by_id["Participant2004"][9]
+    assert by_id["Participant9999"] == moodle_rows[3]
+    assert [row[:4] + row[5:9] for row in filled[1:]] == [row[:4] + row[5:9] for row in moodle_rows]
+    with pytest.raises(SystemExit, match="not a UTF-8 CSV file"):
+        main([assignment, "--report-only", "--course-dir", str(course),
+              "--moodle-worksheet", str(zip_path)])
+    (tmp_path / "other.csv").write_text("Nom,Prénom\nTuring,Alan\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="no grade column"):
+        main([assignment, "--report-only", "--course-dir", str(course),
+              "--moodle-worksheet", str(tmp_path / "other.csv")])
 
 
 def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys):

@@ -17,7 +17,9 @@ course root (the folder of ``nbgrader_config.py``), does in order:
    = "Participant <id>", ``Full name``, ``Grade``, ``Maximum grade``, ``Last modified
    (grade)``, ``Feedback comments``, plus ``Grading status`` which Moodle ignores),
    ``grades/<id>-feedback.zip`` (the HTML feedback named for Moodle's "upload multiple
-   feedback files in a zip") and ``grades/<id>-nbgrader.csv`` (``nbgrader export``).
+   feedback files in a zip") and ``grades/<id>-nbgrader.csv`` (``nbgrader export``); with
+   ``--moodle-worksheet FILE``, also the worksheet downloaded from Moodle, filled in
+   (``grades/<id>-moodle-worksheet.csv``: Moodle names its columns in the interface language).
 
 After manual grading of the written answers (formgrader), ``dlcourse-grade <id>
 --report-only`` rebuilds the feedback and the CSV files from the gradebook.
@@ -58,6 +60,13 @@ MOODLE_FILE_REGEXP = (r"^(?!(?:.*/)?__MACOSX/)(?:.*/)?(?P<full_name>[^/]+?)_(?P<
 
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade",
                   "Last modified (grade)", "Feedback comments", "Grading status"]
+
+#: Names Moodle gives the grade and the comment columns of its grading worksheet, in English
+#: and in French: Moodle names the columns in the language of the user's interface and looks
+#: them up the same way when the worksheet comes back.
+WORKSHEET_GRADE_COLUMNS = ("Grade", "Note")
+WORKSHEET_COMMENT_COLUMNS = ("Feedback comments", "Commentaires de feedback",
+                             "Commentaires en feedback", "Commentaires du feedback")
 
 
 #: What the feedback says of a cell stopped at the per-cell time limit.
@@ -446,13 +455,70 @@ def _write_moodle_csv(path: Path, results: Sequence[StudentResult], max_points: 
         writer.writerow(MOODLE_COLUMNS)
         maximum = scale if scale is not None else max_points
         for r in results:
-            grade = ""
-            if r.status == "ok" and r.score is not None:
-                grade = _fmt_points(r.score * maximum / max_points if max_points else 0.0)
+            grade = _moodle_grade(r, max_points, scale)
             status = r.status + ("; manual grading pending" if r.needs_manual else "")
             # An empty grade leaves Moodle's grade untouched: failures are graded by hand.
             writer.writerow([f"Participant {r.student_id}", r.full_name, grade,
                              _fmt_points(maximum), now if grade else "", _comment(r), status])
+
+
+def _moodle_grade(r: StudentResult, max_points: float, scale: float | None) -> str:
+    """The grade Moodle gets: empty (left untouched) unless the notebook was graded."""
+    if r.status != "ok" or r.score is None:
+        return ""
+    maximum = scale if scale is not None else max_points
+    return _fmt_points(r.score * maximum / max_points if max_points else 0.0)
+
+
+def _read_worksheet(worksheet: Path) -> tuple[list[list[str]], int, int | None]:
+    """Rows of a Moodle grading worksheet, with its grade and comment column indexes."""
+    if not worksheet.is_file():
+        raise SystemExit(f"error: {worksheet} does not exist.")
+    try:
+        with open(worksheet, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise SystemExit(f"error: {worksheet.name} is not a UTF-8 CSV file ({err}); expected "
+                         f"Moodle's 'Download grading worksheet' file.") from None
+    header = [h.strip() for h in rows[0]] if rows else []
+    grade_col = next((i for i, h in enumerate(header) if h in WORKSHEET_GRADE_COLUMNS), None)
+    if grade_col is None:
+        raise SystemExit(f"error: {worksheet.name} has no grade column (named "
+                         f"{' or '.join(WORKSHEET_GRADE_COLUMNS)}); its columns are {header}. "
+                         f"Expected Moodle's 'Download grading worksheet' file.")
+    comment_col = next((i for i, h in enumerate(header) if h in WORKSHEET_COMMENT_COLUMNS), None)
+    if comment_col is None:
+        print(f"warning: {worksheet.name} has no feedback comment column: tick 'Feedback "
+              f"comments' in the assignment's settings to send the per-question detail.")
+    return rows, grade_col, comment_col
+
+
+def _fill_worksheet(worksheet: Path, out: Path, results: Sequence[StudentResult],
+                    max_points: float, scale: float | None) -> tuple[int, list[str]]:
+    """Fill the grading worksheet downloaded from Moodle, in whatever language its columns are.
+
+    Its header, identifiers and dates stay as Moodle wrote them; the grade and comment of
+    each graded participant are filled in. Returns the number of rows filled and the
+    participants graded here that the worksheet lacks.
+    """
+    rows, grade_col, comment_col = _read_worksheet(worksheet)
+    by_id = {r.student_id: r for r in results}
+    filled, seen = 0, set()
+    for row in rows[1:]:
+        match = re.search(r"(\d+)\s*$", row[0]) if row else None
+        if match is None or match.group(1) not in by_id:
+            continue
+        r = by_id[match.group(1)]
+        seen.add(r.student_id)
+        grade = _moodle_grade(r, max_points, scale)
+        if grade:
+            row[grade_col] = grade
+        if comment_col is not None:
+            row[comment_col] = _comment(r)
+        filled += 1
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return filled, [sid for sid in by_id if sid not in seen]
 
 
 def _write_feedback_zip(course: Path, assignment: str, path: Path,
@@ -472,7 +538,8 @@ def _write_feedback_zip(course: Path, assignment: str, path: Path,
 def grade_assignment(course: str | os.PathLike, assignment: str,
                      moodle_zip: str | os.PathLike | None = None, *, cell_timeout: int = 60,
                      student_timeout: float = 600.0, scale: float | None = None,
-                     report_only: bool = False) -> list[StudentResult]:
+                     report_only: bool = False,
+                     moodle_worksheet: str | os.PathLike | None = None) -> list[StudentResult]:
     """Run the whole loop (see the module docstring); return one result per student."""
     course = Path(course).resolve()
     if not (course / "nbgrader_config.py").is_file():
@@ -481,6 +548,8 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     if not (course / "exercises" / assignment).is_dir():
         raise SystemExit(f"error: exercises/{assignment} does not exist in {course}; release "
                          f"it first with: nbgrader generate_assignment {assignment} --force")
+    if moodle_worksheet is not None:  # a bad file stops us before any grading, not after
+        _read_worksheet(Path(moodle_worksheet).expanduser().resolve())
     _ensure_in_gradebook(course, assignment)
     statuses: dict[str, StudentResult] = {}
     status_file = course / "downloaded" / assignment / "status.csv"
@@ -564,6 +633,10 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     out.mkdir(exist_ok=True)
     _write_moodle_csv(out / f"{assignment}-moodle.csv", results, max_points, scale)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
+    worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
+    if moodle_worksheet is not None:
+        filled, absent = _fill_worksheet(Path(moodle_worksheet).expanduser().resolve(),
+                                         worksheet_out, results, max_points, scale)
     _nbgrader(course, "export", f"--to={out / f'{assignment}-nbgrader.csv'}",
               f"--assignment=['{assignment}']",
               log=course / "downloaded" / assignment / "logs" / "export.log")
@@ -574,6 +647,11 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         print(f"{r.student_id:>10}  {score:>9}  {r.status}{extra}  {r.full_name}")
     problems = [r for r in results if r.status != "ok"]
     print(f"\nMoodle worksheet: {out / f'{assignment}-moodle.csv'}")
+    if moodle_worksheet is not None:
+        print(f"Your Moodle worksheet, filled ({filled} rows): {worksheet_out}")
+        if absent:
+            print(f"warning: graded here but absent from {Path(moodle_worksheet).name} "
+                  f"(download it again?): {', '.join(absent)}")
     print(f"Feedback files ({n_html} HTML): {out / f'{assignment}-feedback.zip'}")
     print(f"nbgrader export: {out / f'{assignment}-nbgrader.csv'}")
     if problems:
@@ -607,12 +685,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="time limit of one notebook cell, in seconds (default: 60)")
     parser.add_argument("--student-timeout", type=float, default=600.0, metavar="S",
                         help="time limit of one student's whole notebook (default: 600)")
+    parser.add_argument("--moodle-worksheet", metavar="FILE",
+                        help="also fill this grading worksheet downloaded from Moodle (columns "
+                             "in Moodle's interface language, e.g. French) into "
+                             "grades/<id>-moodle-worksheet.csv")
     parser.add_argument("--scale", type=float, default=None, metavar="MAX",
                         help="rescale grades to this maximum (e.g. 20); default: raw points")
     args = parser.parse_args(argv)
     grade_assignment(args.course_dir, args.assignment, args.moodle_zip,
                      cell_timeout=args.cell_timeout, student_timeout=args.student_timeout,
-                     scale=args.scale, report_only=args.report_only)
+                     scale=args.scale, report_only=args.report_only,
+                     moodle_worksheet=args.moodle_worksheet)
     return 0
 
 
