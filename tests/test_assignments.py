@@ -362,7 +362,7 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     # the worksheet it exports is filled, header, identifiers and dates untouched.
     header = ["Identifiant", "Nom complet", "Adresse de courriel", "Statut", "Note",
               "Note maximale", "La note peut être modifiée", "Dernière modification (travail remis)",
-              "Dernière modification (note)", "Commentaires de feedback"]
+              "Dernière modification (note)", "Feedback par commentaires"]
     moodle_rows = [[f"Participant{sid}", name, f"{sid}@etu.fr", "Remis pour évaluation", note, "12,00",
                     "Oui", "lundi 16 novembre 2026, 10:02", "", ""]
                    for sid, name, note in (("2001", "Kernel Killer", "3,00"), ("2003", "Alan Turing", ""),

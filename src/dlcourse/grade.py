@@ -65,8 +65,9 @@ MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum grade",
 #: and in French: Moodle names the columns in the language of the user's interface and looks
 #: them up the same way when the worksheet comes back.
 WORKSHEET_GRADE_COLUMNS = ("Grade", "Note")
-WORKSHEET_COMMENT_COLUMNS = ("Feedback comments", "Commentaires de feedback",
-                             "Commentaires en feedback", "Commentaires du feedback")
+#: (French names from Moodle's language pack: core "grade", assignfeedback_comments "pluginname".)
+WORKSHEET_COMMENT_COLUMNS = ("Feedback comments", "Feedback par commentaires",
+                             "Commentaires de feedback")
 
 
 #: What the feedback says of a cell stopped at the per-cell time limit.
