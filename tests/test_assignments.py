@@ -310,7 +310,7 @@ def test_release_has_no_solution_or_hidden_test(assignment):
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_factory):
+def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_factory, capsys):
     """A notebook that kills its kernel and one that never finishes (it ignores the
     interruption) are reported as such, with an empty grade; the batch goes on."""
     assignment = ASSIGNMENTS[0]
@@ -370,8 +370,10 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     worksheet = tmp_path / "Notes-TP1.csv"
     with open(worksheet, "w", newline="", encoding="utf-8-sig") as fh:
         csv.writer(fh).writerows([header, *moodle_rows])
+    capsys.readouterr()
     assert main([assignment, "--report-only", "--course-dir", str(course),
                  "--moodle-worksheet", str(worksheet)]) == 0
+    assert "absent from Notes-TP1.csv (download it again?): 2002" in capsys.readouterr().out
     with open(course / "grades" / f"{assignment}-moodle-worksheet.csv", encoding="utf-8") as fh:
         filled = list(csv.reader(fh))
     assert filled[0] == header

@@ -71,8 +71,9 @@ WORKSHEET_COMMENT_COLUMNS = ("Feedback comments", "Feedback par commentaires",
 
 
 #: What the feedback says of a cell stopped at the per-cell time limit.
-TIMEOUT_MESSAGE = ("cellule arrêtée par la correction automatique, faute d'avoir terminé dans le "
-                   "temps accordé à chaque cellule (boucle infinie, ou calcul beaucoup trop lent ?).")
+TIMEOUT_MESSAGE = ("cellule arrêtée par la correction automatique, faute d'avoir terminé dans "
+                   "le temps accordé à chaque cellule (boucle infinie, ou calcul beaucoup trop "
+                   "lent ?).")
 
 
 class StripTracebacks(Preprocessor):
@@ -390,18 +391,22 @@ def _status(sid: str, log: str, failed: bool, killed: bool,
     return result
 
 
-def _timed_out_cells(course: Path, assignment: str, sid: str) -> list[str]:
+def _autograded_cells(course: Path, assignment: str, sid: str) -> tuple[list[str], set[str]]:
+    """One read of a student's autograded notebooks: the cells stopped at the time limit,
+    and the graded cells still present (a student may have deleted some)."""
     import nbformat
 
-    cells = []
+    timed_out, present = [], set()
     for path in sorted((course / "autograded" / sid / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and \
-                        output.get("ename") == "CellTimeoutError":
-                    cells.append(cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
-    return cells
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                present.add(meta["grade_id"])
+            if any(out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError"
+                   for out in cell.get("outputs", [])):
+                timed_out.append(meta.get("grade_id", "?"))
+    return timed_out, present
 
 
 def _fill_scores(course: Path, assignment: str, result: StudentResult) -> None:
@@ -494,15 +499,16 @@ def _read_worksheet(worksheet: Path) -> tuple[list[list[str]], int, int | None]:
     return rows, grade_col, comment_col
 
 
-def _fill_worksheet(worksheet: Path, out: Path, results: Sequence[StudentResult],
-                    max_points: float, scale: float | None) -> tuple[int, list[str]]:
+def _fill_worksheet(worksheet: tuple[list[list[str]], int, int | None], out: Path,
+                    results: Sequence[StudentResult], max_points: float,
+                    scale: float | None) -> tuple[int, list[str]]:
     """Fill the grading worksheet downloaded from Moodle, in whatever language its columns are.
 
     Its header, identifiers and dates stay as Moodle wrote them; the grade and comment of
     each graded participant are filled in. Returns the number of rows filled and the
     participants graded here that the worksheet lacks.
     """
-    rows, grade_col, comment_col = _read_worksheet(worksheet)
+    rows, grade_col, comment_col = worksheet  # as _read_worksheet returned it
     by_id = {r.student_id: r for r in results}
     filled, seen = 0, set()
     for row in rows[1:]:
@@ -549,8 +555,9 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     if not (course / "exercises" / assignment).is_dir():
         raise SystemExit(f"error: exercises/{assignment} does not exist in {course}; release "
                          f"it first with: nbgrader generate_assignment {assignment} --force")
+    worksheet = None
     if moodle_worksheet is not None:  # a bad file stops us before any grading, not after
-        _read_worksheet(Path(moodle_worksheet).expanduser().resolve())
+        worksheet = _read_worksheet(Path(moodle_worksheet).expanduser().resolve())
     _ensure_in_gradebook(course, assignment)
     statuses: dict[str, StudentResult] = {}
     status_file = course / "downloaded" / assignment / "status.csv"
@@ -609,22 +616,18 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         _nbgrader(course, "generate_feedback", assignment, "--force",
                   log=course / "downloaded" / assignment / "logs" / "generate_feedback.log")
     max_points = _max_points(course, assignment)
-    expected_cells = {nb.name: _graded_cell_ids(nb)
-                      for nb in (course / "exercises" / assignment).glob("*.ipynb")}
+    expected_cells = [c for nb in sorted((course / "exercises" / assignment).glob("*.ipynb"))
+                      for c in _graded_cell_ids(nb)]
     results = []
     for sid in students:
         r = statuses[sid]
         if r.status == "ok":
             _fill_scores(course, assignment, r)
-            slow = _timed_out_cells(course, assignment, sid)
+            slow, present = _autograded_cells(course, assignment, sid)
             if slow:
                 r.notes.append("Cellule(s) arrêtée(s) faute de terminer à temps : "
                                + ", ".join(slow) + ".")
-            missing = []
-            for name, cells in expected_cells.items():
-                path = course / "autograded" / sid / assignment / name
-                present = set(_graded_cell_ids(path)) if path.exists() else set()
-                missing += [c for c in cells if c not in present]
+            missing = [c for c in expected_cells if c not in present]
             if missing:
                 r.notes.append("Cellule(s) notée(s) supprimée(s) de votre notebook : "
                                + ", ".join(missing) + " ; elles seront corrigées à la main.")
@@ -635,9 +638,8 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     _write_moodle_csv(out / f"{assignment}-moodle.csv", results, max_points, scale)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
     worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
-    if moodle_worksheet is not None:
-        filled, absent = _fill_worksheet(Path(moodle_worksheet).expanduser().resolve(),
-                                         worksheet_out, results, max_points, scale)
+    if worksheet is not None:
+        filled, absent = _fill_worksheet(worksheet, worksheet_out, results, max_points, scale)
     _nbgrader(course, "export", f"--to={out / f'{assignment}-nbgrader.csv'}",
               f"--assignment=['{assignment}']",
               log=course / "downloaded" / assignment / "logs" / "export.log")
@@ -648,7 +650,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         print(f"{r.student_id:>10}  {score:>9}  {r.status}{extra}  {r.full_name}")
     problems = [r for r in results if r.status != "ok"]
     print(f"\nMoodle worksheet: {out / f'{assignment}-moodle.csv'}")
-    if moodle_worksheet is not None:
+    if worksheet is not None:
         print(f"Your Moodle worksheet, filled ({filled} rows): {worksheet_out}")
         if absent:
             print(f"warning: graded here but absent from {Path(moodle_worksheet).name} "

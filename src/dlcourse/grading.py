@@ -802,19 +802,15 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
             if not _same_array(before, after):
                 label = _argument_label(reference_fn, key)
                 raise AssertionError(
-                    f"La fonction « {name} » modifie son argument {label} sur place{where} : elle doit "
-                    f"le laisser intact. Travaillez sur une copie (x = x.copy()) ou créez un "
-                    f"nouveau tableau (w = w + ... plutôt que w += ...).\n"
+                    f"La fonction « {name} » modifie son argument {label} sur place{where} : "
+                    f"elle doit le laisser intact. Travaillez sur une copie (x = x.copy()) ou "
+                    f"créez un nouveau tableau (w = w + ... plutôt que w += ...).\n"
                     f"  entrées : {_fmt_case(c)}") from None
 
 
-def _as_snapshot(value: Any) -> Any:
-    """A copy of an array argument (NumPy or torch), or None for anything else."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        return value.detach().clone()
-    return None
+def _is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or (
+        type(value).__module__.startswith("torch") and hasattr(value, "detach"))
 
 
 def _same_array(a: Any, b: Any) -> bool:
@@ -826,13 +822,13 @@ def _same_array(a: Any, b: Any) -> bool:
 
 
 def _kept_inputs(c: Case, ref_args: tuple, ref_kwargs: dict) -> dict:
-    """The array arguments of a case that the reference did not modify, as they were."""
+    """The array arguments of a case that the reference did not modify. The case's own
+    arguments serve as the record of the inputs: each side only ever gets deep copies."""
     kept = {}
     for key, value in [*enumerate(c.args), *c.kwargs.items()]:
-        before = _as_snapshot(value)
         after = ref_args[key] if isinstance(key, int) else ref_kwargs[key]
-        if before is not None and _same_array(before, after):
-            kept[key] = before
+        if _is_array(value) and _same_array(value, after):
+            kept[key] = value
     return kept
 
 
@@ -913,7 +909,7 @@ def check_value(got: Any, expected: Any, *, name: str, atol: float = 1e-8,
     >>> check_value([1.0, 2.0], [1.0, 3.0], name="w")
     Traceback (most recent call last):
     ...
-    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat ne correspond pas : ...
+    AssertionError: La variable « w » n'a pas la valeur attendue : le résultat ne correspond ...
     """
     try:
         _compare(got, expected, "le résultat", atol, rtol, None)
