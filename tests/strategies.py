@@ -40,10 +40,12 @@ def conv_cases(draw, max_n=3, max_c=3, max_f=4, max_hw=9, max_k=4):
     seed = draw(seeds)
     n, c, f = draw(st.integers(1, max_n)), draw(st.integers(1, max_c)), draw(st.integers(1, max_f))
     kh, kw = draw(st.integers(1, max_k)), draw(st.integers(1, max_k))
-    padding = draw(st.integers(0, 2))
-    stride = draw(st.integers(1, 3))
-    h = draw(st.integers(max(1, kh - 2 * padding), max_hw))
-    w_ = draw(st.integers(max(1, kw - 2 * padding), max_hw))
+    # An int or an (vertical, horizontal) pair: a swapped pair must give a different answer.
+    padding = draw(st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2))))
+    stride = draw(st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    h = draw(st.integers(max(1, kh - 2 * ph), max_hw))
+    w_ = draw(st.integers(max(1, kw - 2 * pw), max_hw))
     rng = np.random.default_rng(seed)
     return {
         "x": rng.standard_normal((n, c, h, w_)),

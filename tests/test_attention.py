@@ -143,6 +143,10 @@ H3, W23, W33 = np.ones((3, 2)), np.ones((4, 2)), np.ones((3, 3))
      r"at least one True per row"),
     (lambda: masked_self_attention(H3, W23, W23, W23, None), TypeError, r"'mask'"),
     (lambda: self_attention(np.full((3, 2), np.nan), W23, W23, W23), ValueError, r"finite"),
+    (lambda: self_attention(np.zeros((4, 0)), np.zeros((2, 0)), np.zeros((2, 0)), np.zeros((3, 0))),
+     ValueError, r"'H'.*every size >= 1"),
+    (lambda: self_attention(H3, W23, W23, np.ones((3, 3))), ValueError, r"'Wv'.*shape \(Dv, 2\)"),
+    (lambda: self_attention(H3, W23, W23, W23, return_weights="no"), TypeError, r"'return_weights'"),
 ])
 def test_bad_inputs(call, exc, pattern):
     with pytest.raises(exc, match=pattern):

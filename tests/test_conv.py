@@ -66,9 +66,9 @@ def test_conv2d_accepts_pairs_as_torch(seed, stride, padding):
 def test_conv_output_size_gives_the_output_shape(case):
     x, w, b = args(case)
     y = conv2d(x, w, b, stride=case["stride"], padding=case["padding"])
-    for axis in (2, 3):
-        assert y.shape[axis] == conv_output_size(x.shape[axis], w.shape[axis], case["padding"],
-                                                 case["stride"])
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)
+    for axis, p, s in zip((2, 3), pair(case["padding"]), pair(case["stride"])):
+        assert y.shape[axis] == conv_output_size(x.shape[axis], w.shape[axis], p, s)
 
 
 def test_conv_output_size_formula():
@@ -251,6 +251,18 @@ def test_lecture_001_convolved_feature_example():
     kernel = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
     out = filter_image(image, kernel, padding="valid")
     assert out.shape == (3, 3) and out[0, 0] == 4
+
+
+@pytest.mark.parametrize("kh, kw", [(3, 5), (5, 3), (1, 3)])
+@pytest.mark.parametrize("padding_mode, torch_mode", [("zeros", "constant"), ("replicate", "replicate")])
+def test_filter_image_same_padding_with_non_square_kernels_equals_torch(kh, kw, padding_mode, torch_mode):
+    image, kernel = random_array(7, (6, 9)), random_array(8, (kh, kw))
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    padded = torch.nn.functional.pad(torch.from_numpy(image)[None, None], (pw, pw, ph, ph), mode=torch_mode)
+    expected = torch.nn.functional.conv2d(padded, torch.from_numpy(kernel)[None, None])[0, 0].numpy()
+    out = filter_image(image, kernel, padding_mode=padding_mode)
+    assert out.shape == image.shape
+    assert_close(out, expected)
 
 
 def test_kernels_behave_as_named():

@@ -34,6 +34,31 @@ def test_bundled_subset_shapes_dtypes_labels(offline, capsys, train, n):
     assert "sous-ensemble" in ds.source and str(n) in ds.source
 
 
+def test_normalised_images_are_the_pixels_standardised(offline):
+    raw = data.load_mnist(train=False, normalize=False)
+    norm = data.load_mnist(train=False)
+    expected = (raw.x.float() / 255 - data.MNIST_MEAN) / data.MNIST_STD
+    assert norm.x.dtype == torch.float32 and torch.allclose(norm.x, expected, atol=1e-6)
+    assert torch.equal(norm.y, raw.y)
+
+
+def test_toy_data_without_noise_lie_on_their_curves():
+    X, t = data.make_circles(n=200, noise=0.0, factor=0.3, seed=1)
+    assert np.allclose(np.linalg.norm(X, axis=1), np.where(t == 1, 0.3, 1.0))
+    X, t = data.make_moons(n=200, noise=0.0, seed=1)
+    upper = np.linalg.norm(X, axis=1)                               # class 0: unit circle, y >= 0
+    lower = np.linalg.norm(X - [1.0, 0.5], axis=1)                  # class 1: centred (1, 0.5), y <= 0.5
+    assert np.allclose(upper[t == 0], 1) and (X[t == 0, 1] >= 0).all()
+    assert np.allclose(lower[t == 1], 1) and (X[t == 1, 1] <= 0.5).all()
+    X, t = data.make_spirals(n=200, noise=0.0, turns=1.5, seed=1)
+    r = np.linalg.norm(X, axis=1)
+    angle = np.arctan2(X[:, 1], X[:, 0])
+    # Class 1 is class 0 turned by pi: the point at radius r has angle 2 pi turns r + pi t.
+    assert np.allclose(np.cos(angle - (3 * np.pi * r + np.pi * t)), 1)
+    X, t = data.make_blobs(n=200, noise=0.0, seed=1)
+    assert np.array_equal(X, np.where(t[:, None] == 1, 1.5, -1.5) * np.ones((1, 2)))
+
+
 def test_bundled_subset_is_stratified_real_pixels(offline):
     train = data.load_mnist(train=True, normalize=False)
     test = data.load_mnist(train=False, normalize=False)
@@ -148,7 +173,27 @@ def test_separable_blobs_are_separable(seed):
 
 
 @pytest.mark.parametrize("kwargs, match", [({"n": 0}, "'n' parameter"), ({"n": 1}, ">= 2"),
-                                           ({"noise": -1.0}, "'noise' parameter")])
+                                           ({"noise": -1.0}, "'noise' parameter"),
+                                           ({"seed": -1}, "'seed' parameter of make_moons")])
 def test_toy_data_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         data.make_moons(**kwargs)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: data.make_blobs(separable="no"), TypeError, "'separable' parameter of make_blobs must be True or False"),
+    (lambda: data.make_circles(factor="0.5"), ValueError, "'factor' parameter"),
+    (lambda: data.make_spirals(seed=1.5), TypeError, "'seed' parameter of make_spirals"),
+    (lambda: data.load_mnist(normalize="False"), TypeError, "'normalize' parameter of load_mnist"),
+    (lambda: data.load_fashion_mnist(download="no"), TypeError, "'download' parameter of load_fashion_mnist"),
+    (lambda: data.load_fashion_mnist(debian_dir=None), TypeError, "'debian_dir' parameter"),
+    (lambda: data.load_mnist(train=False).subset(100_000), ValueError, "at most the number of images, 2000"),
+    (lambda: data.load_mnist(train=False).subset(10, seed=None), TypeError, "'seed' parameter of ImageData.subset"),
+    (lambda: data.ImageData(torch.zeros(3, 1, 28, 28), torch.zeros(5, dtype=torch.long), "x"), ValueError,
+     r"one label per image \(3\)"),
+    (lambda: data.ImageData(np.zeros((3, 1, 28, 28)), torch.zeros(3, dtype=torch.long), "x"), TypeError,
+     "torch tensors"),
+])
+def test_data_refuses_bad_arguments_clearly(offline, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -85,6 +85,12 @@ def test_relative_error_values():
     (lambda: relative_error([1.0], [1.0, 2.0]), ValueError, "'b' parameter of relative_error"),
     (lambda: gradient_check(np.sum, np.zeros(2), np.zeros(3)), ValueError, "'grad' parameter"),
     (lambda: gradient_check(np.sum, np.zeros(2), np.ones(2), tol=-1), ValueError, "'tol'"),
+    (lambda: numerical_gradient(np.sum, np.array([1.0, 2.0]), h=1e-20), ValueError, "'h'.*lost in rounding"),
+    (lambda: numerical_gradient(lambda v: None, np.zeros(2)), TypeError, "forgotten return"),
+    (lambda: numerical_gradient(lambda v: v[0] > 0, np.zeros(2)), TypeError, "must return a number"),
+    (lambda: numerical_gradient(lambda v: float("nan"), np.zeros(2)), ValueError, "finite values"),
+    (lambda: numerical_gradient(np.sum, np.broadcast_to(np.ones(1), (3,))), ValueError, "writeable"),
+    (lambda: gradient_check(np.sum, [1.0, 2.0], [1.0, 1.0]), TypeError, "'x' parameter of gradient_check"),
 ])
 def test_bad_inputs_raise_documented_errors(call, exc, words):
     with pytest.raises(exc, match=words):

@@ -166,6 +166,15 @@ def test_batchnorm_eval_does_not_update_running():
     (lambda: batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), eps=-1.0),
      ValueError, r"'eps'"),
     (lambda: batchnorm_backward(np.ones((4, 3)), None), TypeError, r"'cache'"),
+    (lambda: batchnorm_backward(np.ones((4, 3)), {"x_hat": np.ones((4, 3))}), TypeError,
+     r"'cache'.*returned by batchnorm_forward"),
+    (lambda: batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), training="False"), TypeError,
+     r"'training' parameter of batchnorm_forward must be True or False"),
+    (lambda: batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), eps=0.0), ValueError,
+     r"'eps'.*zero variance"),
+    (lambda: batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), training=False,
+                               running={"mean": np.zeros(3), "var": -np.ones(3)}), ValueError,
+     r"'running'.*variances >= 0"),
 ])
 def test_batchnorm_bad_inputs(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
@@ -242,10 +251,21 @@ def test_dropout_matches_torch_in_distribution():
     (dict(p="0.5"), ValueError, r"'p'"),
     (dict(p=0.5, rng="seed"), TypeError, r"'rng' parameter of dropout"),
     (dict(p=0.5, rng=-1), TypeError, r"'rng'"),
+    (dict(p=0.5, training="False"), TypeError, r"'training' parameter of dropout must be True or False"),
 ])
 def test_dropout_bad_inputs(kwargs, exc, pattern):
     with pytest.raises(exc, match=pattern):
         dropout(np.ones(3), **kwargs)
+
+
+@pytest.mark.parametrize("mask, exc, pattern", [
+    (np.array([True, False, True]), TypeError, "boolean keep mask"),
+    (dropout(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), 0.5, rng=1)[:3], ValueError, "dropout's output"),
+    (np.array([0.5, 0.0, 0.5]), ValueError, r"0 or 1/\(1-p\)"),
+])
+def test_dropout_backward_wants_the_multiplier(mask, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        dropout_backward(np.ones(3), mask)
 
 
 def test_dropout_backward_bad_shape():

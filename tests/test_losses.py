@@ -115,13 +115,27 @@ def test_cross_entropy_from_probs_equals_torch(seed, n, c, one_hot_targets, redu
                  L.cross_entropy(z, t, reduction=reduction))
 
 
+@given(seed=seeds, n=batch, c=classes, reduction=reductions)
+def test_cross_entropy_from_probs_with_soft_targets_equals_torch(seed, n, c, reduction):
+    rng = np.random.default_rng(seed)
+    p, t = rng.dirichlet(np.ones(c), n), rng.dirichlet(np.full(c, 0.5), n)
+    q = torch.tensor(p, requires_grad=True)
+    per_sample = -(torch.from_numpy(t) * torch.log(q)).sum(1)
+    value = {"mean": per_sample.mean(), "sum": per_sample.sum(), "none": per_sample}[reduction]
+    assert_close(L.cross_entropy_from_probs(p, t, reduction=reduction), value.detach().numpy())
+    if reduction != "none":
+        value.backward()
+        assert_close(L.cross_entropy_from_probs_grad(p, t, reduction=reduction), q.grad.numpy())
+
+
 @given(seed=seeds, n=batch, c=classes, one_hot_targets=st.booleans())
 def test_cross_entropy_gradients_pass_finite_differences(seed, n, c, one_hot_targets):
     z, idx, t = _case(seed, n, c, one_hot_targets, scale=1.0)
     gradient_check(lambda v: L.cross_entropy(v, t), z, L.cross_entropy_grad(z, t))
-    p = np.random.default_rng(seed).uniform(0.2, 0.8, (n, c))
-    gradient_check(lambda q: L.cross_entropy_from_probs(q, t), p,
-                   L.cross_entropy_from_probs_grad(p, t))
+    if c > 1:  # with one class p = 1 and the step x + h would leave [0, 1]
+        p = np.random.default_rng(seed).dirichlet(np.full(c, 5.0), n)  # rows away from 0, summing to 1
+        gradient_check(lambda q: L.cross_entropy_from_probs(q, t), p,
+                       L.cross_entropy_from_probs_grad(p, t))
     y = np.random.default_rng(seed).standard_normal((n, c))
     gradient_check(lambda v: L.mse(v, z), y, L.mse_grad(y, z))
 
@@ -162,6 +176,9 @@ def test_cross_entropy_is_stable_and_silent():
     (lambda: L.cross_entropy(np.zeros((0, 2)), np.zeros(0, int)), ValueError, "N >= 1"),
     (lambda: L.cross_entropy_grad([[0.0, 1.0]], [1], reduction="none"), ValueError, "'reduction'"),
     (lambda: L.cross_entropy_from_probs([[0.5, 1.5]], [1]), ValueError, "'p' parameter"),
+    (lambda: L.cross_entropy([[0.0, 1.0]], [[0.0, 0.0]]), ValueError, "'t' parameter.*sum to 1.*row 0 summing to 0"),
+    (lambda: L.cross_entropy_grad([[0.0, 1.0]], [[0.5, 0.4]]), ValueError, "sum to 1.*0.9"),
+    (lambda: L.cross_entropy_from_probs([[0.25, 0.25]], [1]), ValueError, "'p' parameter.*sum to 1"),
     (lambda: L.cross_entropy_from_probs_grad([[0.5, np.nan]], [1]), ValueError, "finite"),
     (lambda: L.one_hot([0, 3], 3), ValueError, r"class indices in \[0, 2\]"),
     (lambda: L.one_hot([0.0, 1.0], 3), TypeError, "integer class indices"),

@@ -140,6 +140,17 @@ def test_init_params_shapes_law_and_determinism(sizes, seed):
                for (W, b), (W2, b2) in zip(params, again))
 
 
+def test_init_params_follows_pytorchs_uniform_law():
+    """U(-1/sqrt(n_in), 1/sqrt(n_in)), as nn.Linear: on a wide layer the extremes reach the bound
+    and the variance is 1/(3 n_in)."""
+    (W, b), = init_params([400, 500], seed=0)
+    bound = 1 / np.sqrt(400)
+    assert bound * 0.99 < np.abs(W).max() <= bound
+    assert np.var(W) == pytest.approx(bound ** 2 / 3, rel=0.02)
+    assert abs(W.mean()) < 0.01 * bound
+    assert bound * 0.9 < np.abs(b).max() <= bound
+
+
 @pytest.mark.parametrize("mode", ["batch", "online"])
 def test_train_mlp_learns_xor(mode):
     params, errors = train_mlp(XOR_X, XOR_T, mode=mode, seed=0)
@@ -196,6 +207,9 @@ GOOD = init_params([2, 3, 1], seed=0)
     (lambda: train_mlp(XOR_X, XOR_T, hidden=3), ValueError, "'hidden' parameter"),
     (lambda: train_mlp(XOR_X, XOR_T, lr=0), ValueError, "'lr' parameter"),
     (lambda: train_mlp(XOR_X, XOR_T, mode="stochastic"), ValueError, "'mode' parameter"),
+    (lambda: train_mlp(np.zeros((0, 2)), np.zeros((0, 1))), ValueError, "'X'.*at least one row"),
+    (lambda: train_mlp(XOR_X, XOR_T, seed=-1), ValueError, "'seed' parameter of train_mlp"),
+    (lambda: init_params([2, 3, 1], seed="a"), TypeError, "'seed' parameter of init_params"),
 ])
 def test_bad_inputs_raise_documented_errors(call, exc, words):
     with pytest.raises(exc, match=words):

@@ -120,7 +120,7 @@ def test_failed_step_changes_nothing():
 
 
 @pytest.mark.parametrize("make, exc, pattern", [
-    (lambda: SGD([np.ones(2)], lr=0), ValueError, r"'lr' parameter of SGD must be > 0. Got 0"),
+    (lambda: SGD([np.ones(2)], lr=0), ValueError, r"'lr' parameter of SGD must be a number > 0. Got 0"),
     (lambda: SGD([np.ones(2)], lr=-1.0), ValueError, r"'lr'"),
     (lambda: SGD([np.ones(2)], lr=0.1, momentum=1.0), ValueError, r"'momentum'.*\[0, 1\)"),
     (lambda: SGD([np.ones(2)], lr=0.1, momentum=-0.1), ValueError, r"'momentum'"),
@@ -132,6 +132,10 @@ def test_failed_step_changes_nothing():
     (lambda: Adam([np.ones(2)], betas=(0.9, 1.0)), ValueError, r"'betas\[1\]'.*\[0, 1\)"),
     (lambda: Adam([np.ones(2)], betas=0.9), TypeError, r"'betas'.*pair"),
     (lambda: Adam([np.ones(2)], lr=float("nan")), ValueError, r"'lr' parameter of Adam"),
+    (lambda: SGD([np.ones(2)], lr="0.1"), TypeError, r"'lr' parameter of SGD must be a number > 0"),
+    (lambda: setattr(SGD([np.ones(2)], lr=0.1), "lr", -0.1), ValueError, r"'lr' parameter of SGD.*-0.1"),
+    (lambda: setattr(Adam([np.ones(2)]), "lr", 0.0), ValueError, r"'lr' parameter of Adam"),
+    (lambda: SGD([W := np.ones(2), W], lr=0.1), ValueError, r"'params\[1\]'.*shares memory with params\[0\]"),
 ])
 def test_bad_hyperparameters(make, exc, pattern):
     with pytest.raises(exc, match=pattern):

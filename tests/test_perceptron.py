@@ -226,6 +226,10 @@ def test_delta_rule_with_too_large_eta_diverges_silently():
     (lambda: train_delta_rule(add_bias(OR_X), OR_T, 0.1, 2.5), ValueError, "'epochs'"),
     (lambda: train_delta_rule(add_bias(OR_X), [1, 2], 0.1, 3), ValueError, "'t' parameter"),
     (lambda: train_delta_rule(add_bias(OR_X), OR_T, 0.1, 3, w0=[1]), ValueError, "'w0' parameter"),
+    (lambda: train_perceptron(np.zeros((0, 3)), np.zeros(0)), ValueError, "'X'.*at least one row"),
+    (lambda: train_delta_rule(np.zeros((0, 3)), np.zeros(0), 0.1, 5), ValueError, "at least one row"),
+    (lambda: history_table(train_perceptron(add_bias(OR_X), OR_T)), TypeError,
+     r"'history'.*list of PerceptronStep"),
 ])
 def test_bad_inputs_raise_documented_errors(call, exc, words):
     with pytest.raises(exc, match=words):

@@ -41,7 +41,8 @@ def as_float_array(value: Any, name: str, func: str, ndim: int | tuple[int, ...]
               value, TypeError)
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:
+        # RuntimeError: a torch tensor that requires grad refuses numpy(); say which parameter it was.
         raise TypeError(
             f"The '{name}' parameter of {func} must be a numeric array. "
             f"Got {type(value).__name__} instead ({err})."
@@ -60,6 +61,13 @@ def as_float_array(value: Any, name: str, func: str, ndim: int | tuple[int, ...]
     return arr
 
 
+def non_empty_rows(X: np.ndarray, name: str, func: str) -> np.ndarray:
+    """Return the 2-D array ``X`` if it has at least one row and one column."""
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        error(func, name, "an array with at least one row and one column", f"shape {X.shape}")
+    return X
+
+
 def positive_int(value: Any, name: str, func: str, allow_zero: bool = False) -> int:
     """Return ``value`` as an int, refusing bools, floats and values < 1 (or < 0)."""
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -74,8 +82,26 @@ def positive_float(value: Any, name: str, func: str, allow_zero: bool = False) -
     """Return ``value`` as a float, refusing non-numbers, NaN and values <= 0 (or < 0)."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if not ok or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        _fail(func, name, ">= 0" if allow_zero else "> 0", value)
+        _fail(func, name, "a number >= 0" if allow_zero else "a number > 0", value,
+              ValueError if ok else TypeError)
     return float(value)
+
+
+def boolean(value: Any, name: str, func: str) -> bool:
+    """Return ``value`` if it is a bool (a string such as ``"False"`` would be truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        _fail(func, name, "True or False", value, TypeError)
+    return bool(value)
+
+
+def seed_or_none(value: Any, name: str, func: str) -> int | None:
+    """Return ``value`` if it is None or a non-negative integer (a random seed)."""
+    if value is None:
+        return None
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < 0:
+        _fail(func, name, "a non-negative integer or None", value, TypeError if not ok else ValueError)
+    return int(value)
 
 
 def one_of(value: Any, name: str, func: str, choices) -> Any:

@@ -47,9 +47,11 @@ def _as_array(x: Any, func: str, name: str = "x") -> np.ndarray:
         raise TypeError(f"The '{name}' parameter of {func} must be a numeric array. "
                         f"Got {type(x).__name__} instead.")
     try:
+        if np.iscomplexobj(x):
+            raise TypeError("complex numbers")
         arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"The '{name}' parameter of {func} must be a numeric array. "
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"The '{name}' parameter of {func} must be an array of real numbers. "
                         f"Got {type(x).__name__} instead ({err}).") from None
     if np.isnan(arr).any():
         raise ValueError(f"The '{name}' parameter of {func} must not contain NaN. "
@@ -225,6 +227,9 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
         raise ValueError("The 'x' parameter of softmax must be an array with at least one "
                          "dimension. Got a scalar instead.")
     axis = _check_axis(axis, x.ndim, "softmax")
+    if x.shape[axis] == 0:
+        raise ValueError(f"The 'x' parameter of softmax must have at least one entry along axis {axis}. "
+                         f"Got an array of shape {x.shape}.")
     if np.isposinf(x).any():
         raise ValueError("The 'x' parameter of softmax must not contain +inf. Got +inf.")
     m = np.max(x, axis=axis, keepdims=True)
@@ -294,4 +299,10 @@ def softmax_backward(dout: ArrayLike, y: ArrayLike, axis: int = -1) -> np.ndarra
         raise ValueError("The 'y' parameter of softmax_backward must be an array with at "
                          "least one dimension. Got a scalar instead.")
     axis = _check_axis(axis, y.ndim, "softmax_backward")
+    sums = np.sum(y, axis=axis)
+    if (y < 0).any() or (y > 1).any() or not np.allclose(sums, 1.0, rtol=0, atol=1e-6):
+        raise ValueError("The 'y' parameter of softmax_backward must be the softmax output "
+                         f"(values in [0, 1] summing to 1 along axis {axis}), not the scores. Got "
+                         f"values from {y.min():.3g} to {y.max():.3g}, sums from {sums.min():.3g} "
+                         f"to {sums.max():.3g}.")
     return y * (dout - np.sum(dout * y, axis=axis, keepdims=True))

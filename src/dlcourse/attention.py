@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import _fail, as_float_array, positive_int
+from ._checks import _fail, as_float_array, boolean, positive_int
 from ._checks import error as _error
 
 __all__ = ["self_attention", "masked_self_attention", "scaled_dot_product_attention",
@@ -171,12 +171,17 @@ def self_attention(H: np.ndarray, Wq: np.ndarray, Wk: np.ndarray, Wv: np.ndarray
 
 def _self_attention(H, Wq, Wk, Wv, mask, return_weights, f):
     H = as_float_array(H, "H", f, ndim=(2, 3), shape_doc="(R, D) or (N, R, D)")
+    if 0 in H.shape:
+        _error(f, "H", "an array of shape (R, D) or (N, R, D) with every size >= 1",
+               f"an array of shape {H.shape}")
+    return_weights = boolean(return_weights, "return_weights", f)
     D = H.shape[-1]
     W = {}
     for name, value in (("Wq", Wq), ("Wk", Wk), ("Wv", Wv)):
-        W[name] = as_float_array(value, name, f, ndim=2, shape_doc=f"(L, {D})")
+        rows = "Dv" if name == "Wv" else "L"
+        W[name] = as_float_array(value, name, f, ndim=2, shape_doc=f"({rows}, {D})")
         if W[name].shape[1] != D or W[name].shape[0] == 0:
-            _error(f, name, f"an array of shape (L, {D}) with L >= 1",
+            _error(f, name, f"an array of shape ({rows}, {D}) with {rows} >= 1",
                    f"an array of shape {W[name].shape}")
     if W["Wk"].shape != W["Wq"].shape:
         _error(f, "Wk", f"an array of shape {W['Wq'].shape} (as Wq)",

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._checks import one_of, positive_float, positive_int
+from ._checks import boolean, error, one_of, positive_float, positive_int, seed_or_none
 
 __all__ = [
     "ImageData", "load_mnist", "load_fashion_mnist", "logic_gate",
@@ -89,6 +89,13 @@ class ImageData:
     mean: float = MNIST_MEAN
     std: float = MNIST_STD
 
+    def __post_init__(self):
+        if not (isinstance(self.x, torch.Tensor) and isinstance(self.y, torch.Tensor)):
+            raise TypeError(f"The 'x' and 'y' parameters of ImageData must be torch tensors. "
+                            f"Got {type(self.x).__name__} and {type(self.y).__name__} instead.")
+        if len(self.x) != len(self.y):
+            error("ImageData", "y", f"one label per image ({len(self.x)})", f"{len(self.y)} labels")
+
     def __len__(self) -> int:
         return len(self.y)
 
@@ -98,6 +105,11 @@ class ImageData:
     def subset(self, n: int, seed: int = 0) -> "ImageData":
         """The first ``n`` images of a seeded permutation (same class mix on average)."""
         n = positive_int(n, "n", "ImageData.subset")
+        if n > len(self):
+            error("ImageData.subset", "n", f"at most the number of images, {len(self)}", repr(n))
+        seed = seed_or_none(seed, "seed", "ImageData.subset")
+        if seed is None:
+            error("ImageData.subset", "seed", "a non-negative integer", "None", TypeError)
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
         return ImageData(self.x[idx], self.y[idx], self.source, self.classes, self.is_subset,
                          self.mean, self.std)
@@ -200,6 +212,8 @@ def load_mnist(train: bool = True, root=None, download: bool = True, normalize: 
     from torchvision.datasets import MNIST
 
     train = _check_train(train)
+    download = boolean(download, "download", "load_mnist")
+    normalize = boolean(normalize, "normalize", "load_mnist")
     split = "apprentissage" if train else "test"
     found = _torchvision(MNIST, _data_root(root), train, download)
     if found is not None:
@@ -254,6 +268,10 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
     from torchvision.datasets import FashionMNIST
 
     train = _check_train(train)
+    download = boolean(download, "download", "load_fashion_mnist")
+    normalize = boolean(normalize, "normalize", "load_fashion_mnist")
+    if not isinstance(debian_dir, (str, os.PathLike)):
+        error("load_fashion_mnist", "debian_dir", "a folder path", repr(debian_dir), TypeError)
     split = "apprentissage" if train else "test"
     found = _torchvision(FashionMNIST, _data_root(root), train, download)
     if found is not None:
@@ -305,7 +323,7 @@ def _toy_args(func: str, n, noise, seed):
     if n < 2:
         raise ValueError(f"The 'n' parameter of {func} must be >= 2. Got {n} instead.")
     noise = positive_float(noise, "noise", func, allow_zero=True)
-    return n, noise, np.random.default_rng(seed)
+    return n, noise, np.random.default_rng(seed_or_none(seed, "seed", func))
 
 
 def make_blobs(n: int = 100, noise: float = 0.5, seed: int | None = 0, separable: bool = True):
@@ -317,6 +335,7 @@ def make_blobs(n: int = 100, noise: float = 0.5, seed: int | None = 0, separable
     Returns ``X`` of shape (n, 2) and ``t`` of shape (n,) with values in {0, 1}.
     """
     n, noise, rng = _toy_args("make_blobs", n, noise, seed)
+    separable = boolean(separable, "separable", "make_blobs")
     t = np.arange(n) % 2
     centres = np.where(t[:, None] == 1, 1.5, -1.5)
     X = centres + noise * rng.standard_normal((n, 2))
@@ -342,7 +361,8 @@ def make_moons(n: int = 200, noise: float = 0.1, seed: int | None = 0):
 def make_circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0):
     """A small circle (class 1, radius ``factor``) inside a unit circle (class 0)."""
     n, noise, rng = _toy_args("make_circles", n, noise, seed)
-    if not 0 < factor < 1:
+    ok = isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool)
+    if not ok or not 0 < factor < 1:
         raise ValueError(f"The 'factor' parameter of make_circles must be in (0, 1). Got {factor!r} instead.")
     t = np.arange(n) % 2
     angle = rng.uniform(0, 2 * np.pi, n)

@@ -76,11 +76,28 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
     if not callable(f):
         raise TypeError(f"The 'f' parameter of numerical_gradient must be callable. "
                         f"Got {type(f).__name__} instead.")
+    if not x.flags.writeable:
+        raise ValueError("The 'x' parameter of numerical_gradient must be a writeable array "
+                         "(it is perturbed in place). Got a read-only array; pass x.copy().")
     h = positive_float(h, "h", "numerical_gradient")
+    if np.any(x + h == x) or np.any(x - h == x):
+        raise ValueError(f"The 'h' parameter of numerical_gradient must be large enough to move every "
+                         f"entry of x (x + h != x). Got {h!r}, lost in rounding for |x| up to "
+                         f"{np.max(np.abs(x)):.3g}.")
     d = None if dout is None else as_float_array(dout, "dout", "numerical_gradient")
 
     def scalar(value: Any) -> float:
-        value = np.asarray(value, dtype=np.float64)
+        if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
+            raise TypeError("The 'f' parameter of numerical_gradient must return a number. "
+                            f"Got {value!r}{' (a forgotten return?)' if value is None else ''}.")
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("The 'f' parameter of numerical_gradient must return a number or an array. "
+                            f"Got {type(value).__name__}.") from None
+        if not np.all(np.isfinite(value)):
+            raise ValueError("The 'f' parameter of numerical_gradient must return finite values. "
+                             f"Got {value} near x.")
         if d is None:
             if value.size != 1:
                 raise ValueError("The 'f' parameter of numerical_gradient must return a number "
@@ -159,8 +176,12 @@ def gradient_check(f: Callable[[np.ndarray], Any], x: np.ndarray, grad: ArrayLik
     >>> gradient_check(lambda v: np.sum(np.sin(v)), x, np.cos(x)) < 1e-8
     True
     """
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError("The 'x' parameter of gradient_check must be a float64 ndarray "
+                        f"(it is perturbed in place). Got {got} instead.")
     grad = as_float_array(grad, "grad", "gradient_check")
-    if not isinstance(x, np.ndarray) or grad.shape != x.shape:
+    if grad.shape != x.shape:
         raise ValueError("The 'grad' parameter of gradient_check must have the shape of x, "
                          f"{getattr(x, 'shape', None)}. Got {grad.shape} instead.")
     tol = positive_float(tol, "tol", "gradient_check")

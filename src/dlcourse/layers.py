@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import _fail, as_float_array, positive_float, positive_int
+from ._checks import _fail, as_float_array, boolean, positive_float, positive_int
 from ._checks import error as _error
 
 __all__ = ["batchnorm_forward", "batchnorm_backward", "dropout", "dropout_backward",
@@ -110,6 +110,7 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
         if a.shape != (C,):
             _error(f, name, f"an array of shape ({C},)", f"an array of shape {a.shape}")
     eps = positive_float(eps, "eps", f, allow_zero=True)
+    training = boolean(training, "training", f)
     momentum = positive_float(momentum, "momentum", f, allow_zero=True)
     if momentum > 1:
         _fail(f, "momentum", "in [0, 1]", momentum)
@@ -125,6 +126,9 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
                        if isinstance(r, np.ndarray) else f"a {type(r).__name__}")
                 _error(f, f"running['{key}']", f"a float64 ndarray of shape ({C},)", got,
                        TypeError)
+        if not (np.all(np.isfinite(running["mean"])) and np.all(running["var"] >= 0)):
+            _error(f, "running", "finite means and variances >= 0",
+                   f"mean {running['mean']} and var {running['var']}")
     axes = _channel_axes(x)
     M = x.size // C
     if training:
@@ -143,6 +147,9 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
             _fail(f, "running", "the running statistics dict in evaluation mode", None,
                   ValueError)
         mu, var = running["mean"], running["var"]
+    if np.any(var + eps == 0):
+        _error(f, "eps", "> 0 here: a channel has zero variance, so 1/sqrt(var + eps) is infinite",
+               repr(eps))
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = (x - _per_channel(mu, x.ndim)) * _per_channel(inv_std, x.ndim)
     out = x_hat * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
@@ -188,7 +195,7 @@ def batchnorm_backward(dout: np.ndarray, cache: dict) -> tuple[np.ndarray, np.nd
     >>> dx.ravel(), dgamma, dbeta  # shifting every output does not depend on x
     (array([0., 0.]), array([0.]), array([2.]))
     """
-    if not isinstance(cache, dict) or "x_hat" not in cache:
+    if not isinstance(cache, dict) or not {"x_hat", "inv_std", "gamma", "training"} <= cache.keys():
         _error("batchnorm_backward", "cache", "the dict returned by batchnorm_forward",
                f"a {type(cache).__name__}", TypeError)
     x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
@@ -261,6 +268,8 @@ def dropout(x: np.ndarray, p: float, training: bool = True, rng: Any = None,
     ok = isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
     if not ok or not 0 <= p < 1:
         _fail("dropout", "p", "a drop probability in [0, 1)", p)
+    training = boolean(training, "training", "dropout")
+    return_mask = boolean(return_mask, "return_mask", "dropout")
     if training:
         keep = _as_generator(rng, "dropout").random(x.shape) >= p
         mask = keep / (1.0 - p)
@@ -286,11 +295,17 @@ def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
     >>> bool(np.all(dropout_backward(np.ones(4), mask) == mask))
     True
     """
-    dout = as_float_array(dout, "dout", "dropout_backward")
-    mask = as_float_array(mask, "mask", "dropout_backward")
+    f = "dropout_backward"
+    expected = "the multiplier returned by dropout(..., return_mask=True): 0 or 1/(1-p) everywhere"
+    if isinstance(mask, np.ndarray) and mask.dtype == bool:
+        _error(f, "mask", expected, "a boolean keep mask (the 1/(1-p) factor would be lost)", TypeError)
+    dout = as_float_array(dout, "dout", f)
+    mask = as_float_array(mask, "mask", f)
     if dout.shape != mask.shape:
-        _error("dropout_backward", "dout", f"an array of shape {mask.shape}",
-               f"an array of shape {dout.shape}")
+        _error(f, "dout", f"an array of shape {mask.shape}", f"an array of shape {dout.shape}")
+    kept = np.unique(mask[mask != 0])
+    if len(kept) > 1 or (len(kept) == 1 and kept[0] < 1):
+        _error(f, "mask", expected, f"values such as {kept[:3]} (is it dropout's output?)")
     return dout * mask
 
 

@@ -98,7 +98,16 @@ def _targets(t: Any, shape: tuple[int, int], func: str) -> np.ndarray:
     if (T < 0).any():
         raise ValueError(f"The 't' parameter of {func} must contain probabilities (>= 0). "
                          f"Got a minimum of {T.min()} instead.")
+    _rows_sum_to_one(T, "t", func)
     return T
+
+
+def _rows_sum_to_one(a: np.ndarray, name: str, func: str) -> None:
+    sums = a.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-5)
+    if bad.size:
+        raise ValueError(f"The '{name}' parameter of {func} must hold probability rows that sum to 1. "
+                         f"Got row {bad[0]} summing to {sums[bad[0]]:.6g} instead.")
 
 
 def _same_shape(y: Any, t: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
@@ -223,9 +232,6 @@ def cross_entropy(logits: ArrayLike, t: ArrayLike, reduction: str = "mean") -> f
 def cross_entropy_grad(logits: ArrayLike, t: ArrayLike, reduction: str = "mean") -> np.ndarray:
     """Gradient with respect to the logits: :math:`\\mathrm{softmax}(z_n) - t_n` (divided by N).
 
-    More precisely :math:`\\mathrm{softmax}(z_n)\\sum_k t_{nk} - t_n`, which is the above
-    for one-hot rows.
-
     Returns
     -------
     ndarray of shape (N, C)
@@ -238,7 +244,7 @@ def cross_entropy_grad(logits: ArrayLike, t: ArrayLike, reduction: str = "mean")
     z = as_float_array(logits, "logits", "cross_entropy_grad", ndim=2, shape_doc="(N, C)")
     T = _targets(t, z.shape, "cross_entropy_grad")
     one_of(reduction, "reduction", "cross_entropy_grad", ("mean", "sum"))
-    grad = np.exp(_log_softmax(z)) * T.sum(axis=1, keepdims=True) - T
+    grad = np.exp(_log_softmax(z)) - T
     return grad / z.shape[0] if reduction == "mean" else grad
 
 
@@ -247,6 +253,7 @@ def _check_probs(p: Any, func: str) -> np.ndarray:
     if (p < 0).any() or (p > 1).any():
         raise ValueError(f"The 'p' parameter of {func} must contain probabilities in [0, 1]. "
                          f"Got values from {p.min()} to {p.max()} instead.")
+    _rows_sum_to_one(p, "p", func)
     return p
 
 

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array, one_of, positive_float, positive_int
+from ._checks import as_float_array, non_empty_rows, one_of, positive_float, positive_int, seed_or_none
 from .activations import relu, sigmoid, tanh
 
 __all__ = ["ACTIVATIONS", "init_params", "count_parameters", "forward", "backward",
@@ -107,7 +107,7 @@ def init_params(sizes: Sequence[int], seed: int | None = None) -> Params:
     [((16, 784), (16,)), ((16, 16), (16,)), ((10, 16), (10,))]
     """
     sizes = _check_sizes(sizes, "init_params")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_or_none(seed, "seed", "init_params"))
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         bound = 1.0 / np.sqrt(n_in)
@@ -293,7 +293,7 @@ def train_mlp(X: ArrayLike, T: ArrayLike, hidden: Sequence[int] = (3,), lr: floa
     array([0, 1, 1, 0])
     """
     func = "train_mlp"
-    X = as_float_array(X, "X", func, ndim=2, shape_doc="(n_samples, n_in)")
+    X = non_empty_rows(as_float_array(X, "X", func, ndim=2, shape_doc="(n_samples, n_in)"), "X", func)
     T = as_float_array(T, "T", func, ndim=2, shape_doc=f"({X.shape[0]}, n_out)")
     if T.shape[0] != X.shape[0]:
         raise ValueError(f"The 'T' parameter of {func} must have {X.shape[0]} rows, one per "
@@ -306,7 +306,7 @@ def train_mlp(X: ArrayLike, T: ArrayLike, hidden: Sequence[int] = (3,), lr: floa
     epochs = positive_int(epochs, "epochs", func)
     one_of(mode, "mode", func, ("batch", "online"))
     phis = _activations(activation, None, len(sizes) - 1, func)
-    params = init_params(sizes, seed=seed)
+    params = init_params(sizes, seed=seed_or_none(seed, "seed", func))
     batches = [slice(None)] if mode == "batch" else [slice(i, i + 1) for i in range(len(X))]
     errors = np.empty(epochs)
     for epoch in range(epochs):

@@ -57,9 +57,23 @@ class _Optimizer:
                 _error(name, f"params[{i}]", "a NumPy float array", what, TypeError)
             if not p.flags.writeable:
                 _error(name, f"params[{i}]", "a writeable array", "a read-only array")
+            for j in range(i):
+                # The same array twice would be updated twice per step.
+                if np.shares_memory(params[j], p):
+                    _error(name, f"params[{i}]", "an array distinct from the other parameters",
+                           f"an array that shares memory with params[{j}]")
         self.params = list(params)
-        self.lr = positive_float(lr, "lr", name)
+        self.lr = lr
         self.t = 0
+
+    @property
+    def lr(self) -> float:
+        """Learning rate :math:`\\eta`; may be changed between steps (a schedule), stays > 0."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = positive_float(value, "lr", type(self).__name__)
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Update every parameter in place from its gradient.

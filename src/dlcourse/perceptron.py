@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array, one_of, positive_float, positive_int
+from ._checks import as_float_array, non_empty_rows, one_of, positive_float, positive_int
 
 __all__ = [
     "PerceptronStep", "add_bias", "predict", "perceptron_step", "train_perceptron",
@@ -218,7 +218,8 @@ def train_perceptron(X: ArrayLike, t: ArrayLike, w0: ArrayLike | None = None,
     >>> w, len(history)
     (array([ 1., -1.]), 6)
     """
-    X = as_float_array(X, "X", "train_perceptron", ndim=2, shape_doc="(n_samples, n_features + 1)")
+    X = non_empty_rows(as_float_array(X, "X", "train_perceptron", ndim=2,
+                                      shape_doc="(n_samples, n_features + 1)"), "X", "train_perceptron")
     t = _check_binary(t, "t", "train_perceptron", ndim=1)
     if t.shape[0] != X.shape[0]:
         raise ValueError("The 't' parameter of train_perceptron must have shape "
@@ -260,6 +261,10 @@ def history_table(history: list[PerceptronStep]) -> list[dict[str, float | int]]
     >>> row["x_1"], row["w_0"], row["y"], row["t"], row["new_w_0"]
     (0.0, 0.0, 0, 1, 1.0)
     """
+    if not isinstance(history, (list, tuple)) or not all(isinstance(s, PerceptronStep) for s in history):
+        raise TypeError("The 'history' parameter of history_table must be the list of PerceptronStep "
+                        "returned second by train_perceptron (w, history = train_perceptron(...)). "
+                        f"Got {type(history).__name__} instead.")
     rows = []
     for step in history:
         row: dict[str, float | int] = {"epoch": step.epoch}
@@ -340,7 +345,8 @@ def train_delta_rule(X: ArrayLike, t: ArrayLike, lr: float, epochs: int, mode: s
     (array([1., 2.]), True)
     """
     func = "train_delta_rule"
-    X = as_float_array(X, "X", func, ndim=2, shape_doc="(n_samples, n_features + 1)")
+    X = non_empty_rows(as_float_array(X, "X", func, ndim=2, shape_doc="(n_samples, n_features + 1)"),
+                       "X", func)
     t = as_float_array(t, "t", func, ndim=1, shape_doc=f"({X.shape[0]},)")
     if t.shape[0] != X.shape[0]:
         raise ValueError(f"The 't' parameter of {func} must have shape ({X.shape[0]},), "

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import one_of, positive_float, positive_int
+from ._checks import error, one_of, positive_float, positive_int, seed_or_none
 
 __all__ = ["get_device", "fit", "evaluate", "History"]
 
@@ -101,35 +101,127 @@ class History:
         return fig
 
 
-def _as_tensors(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_tensors(data, name: str, func: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``data`` as (x, y): x floating (``dtype``; uint8 pixels divided by 255), y int64 class indices."""
     if hasattr(data, "x") and hasattr(data, "y"):
         x, y = data.x, data.y
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
     else:
-        raise TypeError(f"The '{name}' parameter must be an ImageData or a tuple (x, y) of tensors. "
-                        f"Got {type(data).__name__} instead.")
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
+        raise TypeError(f"The '{name}' parameter of {func} must be an ImageData or a tuple (x, y) of "
+                        f"tensors or arrays. Got {type(data).__name__} instead.")
+    try:
+        x, y = torch.as_tensor(x), torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"The '{name}' parameter of {func} must hold two tensors or arrays (x, y). "
+                        f"Got something torch cannot convert ({err}).") from None
+    if x.dim() < 2:
+        raise ValueError(f"The inputs x of '{name}' ({func}) must have shape (N, ...), one row per example. "
+                         f"Got shape {tuple(x.shape)} instead.")
+    if y.dim() != 1:
+        raise ValueError(f"The labels y of '{name}' ({func}) must have shape (N,): one class index per example, "
+                         f"not one-hot rows. Got shape {tuple(y.shape)} instead.")
     if len(x) != len(y) or len(y) == 0:
-        raise ValueError(f"The '{name}' parameter must hold as many labels as inputs (at least one). "
+        raise ValueError(f"The '{name}' parameter of {func} must hold as many labels as inputs (at least one). "
                          f"Got {len(x)} inputs and {len(y)} labels.")
-    if x.dtype == torch.uint8:
-        x = x.float().div_(255.0)
-    return x, y.long()
+    if x.dtype == torch.uint8:  # pixels 0..255, as stored in ImageData(normalize=False)
+        x = x.to(dtype).div_(255.0)
+    elif x.is_floating_point():
+        x = x.to(dtype)
+    else:
+        raise TypeError(f"The inputs x of '{name}' ({func}) must be floating-point numbers (or uint8 pixels). "
+                        f"Got dtype {x.dtype} instead.")
+    # The sum is NaN or infinite if any entry is; it needs no N-sized temporary (which would also
+    # move glibc's dynamic mmap threshold, see _keep_freed_memory).
+    if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
+        raise ValueError(f"The inputs x of '{name}' ({func}) must contain only finite numbers. Got NaN or infinity.")
+    if y.is_floating_point() and not torch.equal(y, y.round()):
+        raise ValueError(f"The labels y of '{name}' ({func}) must be class indices 0, 1, 2, ... "
+                         f"Got non-integer values such as {y[y != y.round()][0].item()!r}.")
+    if not (y.is_floating_point() or y.dtype in (torch.bool, torch.uint8, torch.int8, torch.int16,
+                                                   torch.int32, torch.int64)):
+        raise TypeError(f"The labels y of '{name}' ({func}) must be integer class indices. "
+                        f"Got dtype {y.dtype} instead.")
+    y = y.long()
+    if y.min() < 0:
+        raise ValueError(f"The labels y of '{name}' ({func}) must be class indices 0, 1, 2, ... "
+                         f"Got {y.min().item()}.")
+    return x, y
 
 
-def _make_optimizer(optimizer, params, lr: float, momentum: float, weight_decay: float,
-                    device: torch.device):
-    if callable(optimizer):
-        return optimizer(params)
-    name = one_of(optimizer, "optimizer", "fit", _OPTIMIZERS)
-    # One fused kernel for all parameters (CPU and CUDA): measured ~8 % faster per LeNet-5 step.
-    fused = device.type in ("cpu", "cuda")
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
-    return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+def _check_model(model, func: str) -> nn.Module:
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise TypeError(f"The 'model' parameter of {func} must be a model instance, e.g. {model.__name__}(). "
+                        f"Got the class {model.__name__} instead.")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
+                        f"Got {type(model).__name__} instead.")
+    if next(model.parameters(), None) is None:
+        raise ValueError(f"The 'model' parameter of {func} must have parameters. Got {type(model).__name__}, "
+                         f"which has none.")
+    return model
+
+
+def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str, func: str) -> None:
+    """One example through the model (eval mode, no gradient): its scores must cover every label."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(x[:1])
+    model.train(was_training)
+    if out.dim() != 2:
+        raise ValueError(f"The 'model' of {func} must return scores of shape (N, n_classes). "
+                         f"Got shape {tuple(out.shape)} for one example.")
+    top = int(y.max())
+    if top >= out.shape[1]:
+        raise ValueError(f"The labels y of '{name}' ({func}) must be class indices below the model's number "
+                         f"of outputs, {out.shape[1]}. Got a label {top}.")
+
+
+def _make_optimizer(optimizer, model: nn.Module, lr, momentum, weight_decay, device: torch.device):
+    """A torch optimizer from a name (with lr, momentum, weight_decay), a function params -> Optimizer,
+    or an Optimizer built on the model's parameters."""
+    f = "fit"
+    expected = ("'sgd', 'adam', 'adagrad', a function params -> Optimizer "
+                "(e.g. lambda p: torch.optim.SGD(p, lr=0.1)) or an optimizer of the model's parameters")
+    if isinstance(optimizer, str):
+        name = one_of(optimizer, "optimizer", f, _OPTIMIZERS)
+        lr = 1e-3 if lr is None else positive_float(lr, "lr", f)
+        weight_decay = 0.0 if weight_decay is None else positive_float(weight_decay, "weight_decay", f,
+                                                                       allow_zero=True)
+        if momentum is not None and name != "sgd":
+            error(f, "momentum", f"None with optimizer={name!r} (momentum is an SGD setting)", repr(momentum))
+        momentum = 0.0 if momentum is None else positive_float(momentum, "momentum", f, allow_zero=True)
+        if momentum >= 1:
+            error(f, "momentum", "in [0, 1)", repr(momentum))
+        # One fused kernel for all parameters (CPU and CUDA): measured ~8 % faster per LeNet-5 step.
+        fused = device.type in ("cpu", "cuda")
+        params = model.parameters()
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused)
+        if name == "adam":
+            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    given = [k for k, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)) if v is not None]
+    if isinstance(optimizer, type):
+        error(f, "optimizer", expected, f"the class {optimizer.__name__}", TypeError)
+    if given and (callable(optimizer) or isinstance(optimizer, torch.optim.Optimizer)):
+        error(f, given[0], "None when 'optimizer' is not a name (the optimizer you give sets it)",
+              repr(locals()[given[0]]))
+    if isinstance(optimizer, torch.optim.Optimizer):
+        opt = optimizer
+    elif callable(optimizer):
+        opt = optimizer(model.parameters())
+        if not isinstance(opt, torch.optim.Optimizer):
+            error(f, "optimizer", "a function that returns a torch.optim.Optimizer",
+                  f"a function that returned {type(opt).__name__}", TypeError)
+    else:
+        error(f, "optimizer", expected, repr(optimizer), TypeError)
+    own = {id(p) for p in model.parameters()}
+    if not all(id(p) in own for group in opt.param_groups for p in group["params"]):
+        error(f, "optimizer", "an optimizer of this model's parameters",
+              "an optimizer of other tensors (built for another model?)")
+    return opt
 
 
 def _autocast(device: torch.device):
@@ -152,7 +244,7 @@ def _keep_freed_memory() -> bool:
     PyTorch's CPU allocator is plain ``malloc``. With glibc's defaults, the megabyte-sized activations
     of a training step can be unmapped and faulted in again at every step (measured: 500 to 1 100
     page faults per LeNet-5 batch on synthetic data, 80 to 160 on Fashion-MNIST; ``tests/test_train.py``
-    checks that no batch faults after the first epoch). How much time that costs depends on what the
+    checks that no batch faults after the first epoch, even under glibc's static 128 KiB threshold). How much time that costs depends on what the
     process allocated before: a Fashion-MNIST epoch on two cores went from 4.4 to 3.55 s (medians of
     four runs) when loaded from Debian's files, and from 3.54 to 3.47 s in ``bench/train_loop.py``.
     Resident memory grew by less than 1 MB in those runs. Process-wide and done once: other processes
@@ -179,10 +271,10 @@ def _has_conv(model: nn.Module) -> bool:
 
 
 def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
-        optimizer: str | Callable = "adam", lr: float = 1e-3, momentum: float = 0.0,
-        weight_decay: float = 0.0, scheduler: Callable | None = None,
-        device: str | torch.device | None = None, seed: int | None = None,
-        progress: bool = True) -> History:
+        optimizer: str | Callable | torch.optim.Optimizer = "adam", lr: float | None = None,
+        momentum: float | None = None, weight_decay: float | None = None,
+        scheduler: Callable | None = None, device: str | torch.device | None = None,
+        seed: int | None = None, progress: bool = True) -> History:
     """Train ``model`` with mini-batch gradient descent on the cross-entropy loss.
 
     Parameters
@@ -190,13 +282,16 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
     model : nn.Module
         Maps inputs to logits of shape (N, n_classes).
     train, val : ImageData or tuple (x, y)
-        Training data and optional validation data (x of shape (N, ...), y of shape (N,)).
+        Training data and optional validation data: x of shape (N, ...), floating point (converted
+        to the model's dtype) or uint8 pixels (divided by 255); y of shape (N,), class indices.
     epochs, batch_size : int
         Number of passes over ``train``; mini-batch size (the last batch may be smaller).
-    optimizer : {"adam", "sgd", "adagrad"} or callable
-        A name, or a function ``params -> torch.optim.Optimizer``.
-    lr, momentum, weight_decay : float
-        Optimiser settings (``momentum`` for SGD only).
+    optimizer : {"adam", "sgd", "adagrad"}, callable or torch.optim.Optimizer
+        A name, a function ``params -> torch.optim.Optimizer``, or an optimizer already built on
+        ``model.parameters()``.
+    lr, momentum, weight_decay : float, optional
+        Settings of a named optimizer (defaults 1e-3, 0, 0; ``momentum`` for SGD only). Leave
+        them unset when ``optimizer`` is a function or an optimizer: it carries its own.
     scheduler : callable, optional
         ``optimizer -> torch.optim.lr_scheduler.LRScheduler``, stepped once per epoch.
     device : str or torch.device, optional
@@ -211,13 +306,20 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
     -------
     History
     """
+    model = _check_model(model, "fit")
     epochs = positive_int(epochs, "epochs", "fit")
     batch_size = positive_int(batch_size, "batch_size", "fit")
-    lr = positive_float(lr, "lr", "fit")
+    seed = seed_or_none(seed, "seed", "fit")
+    if scheduler is not None and (not callable(scheduler) or isinstance(scheduler, type)):
+        error("fit", "scheduler", "a function optimizer -> LRScheduler, e.g. "
+              "lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=5)", repr(scheduler), TypeError)
     device = get_device(device)
-    x_train, y_train = (t.to(device) for t in _as_tensors(train, "train"))
+    dtype = next(model.parameters()).dtype
+    if not dtype.is_floating_point:
+        dtype = torch.get_default_dtype()
+    x_train, y_train = (t.to(device) for t in _as_tensors(train, "train", "fit", dtype))
     if val is not None:
-        val = tuple(t.to(device) for t in _as_tensors(val, "val"))
+        val = tuple(t.to(device) for t in _as_tensors(val, "val", "fit", dtype))
     if seed is not None:
         torch.manual_seed(seed)
     generator = torch.Generator(device="cpu")
@@ -232,7 +334,10 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
         # channels_last: faster convolutions with cuDNN and oneDNN (measured ~1.4x for LeNet-5 on CPU).
         model.to(memory_format=torch.channels_last)
         x_train = x_train.contiguous(memory_format=torch.channels_last)
-    opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay, device)
+    _check_outputs(model, x_train, y_train, "train", "fit")
+    if val is not None:
+        _check_outputs(model, *val, "val", "fit")
+    opt = _make_optimizer(optimizer, model, lr, momentum, weight_decay, device)
     sched = scheduler(opt) if scheduler is not None else None
     amp_dtype, scaler = _autocast(device)
     history = History(device=str(device))
@@ -279,10 +384,15 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
 
 def evaluate(model: nn.Module, data, batch_size: int = 1000,
              device: str | torch.device | None = None) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy (fraction in [0, 1]) of ``model`` on ``data``."""
+    """Mean cross-entropy loss and accuracy (fraction in [0, 1]) of ``model`` on ``data``
+    (an ImageData or a tuple (x, y), as in :func:`fit`)."""
+    model = _check_model(model, "evaluate")
     batch_size = positive_int(batch_size, "batch_size", "evaluate")
-    device = get_device(device) if device is not None else next(model.parameters()).device
-    x, y = (t.to(device) for t in _as_tensors(data, "data"))
+    first_param = next(model.parameters())
+    device = get_device(device) if device is not None else first_param.device
+    dtype = first_param.dtype if first_param.dtype.is_floating_point else torch.get_default_dtype()
+    x, y = (t.to(device) for t in _as_tensors(data, "data", "evaluate", dtype))
+    _check_outputs(model, x, y, "data", "evaluate")
     model.eval()
     loss_sum, correct = 0.0, 0
     with torch.no_grad():
