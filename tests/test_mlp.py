@@ -209,6 +209,7 @@ GOOD = init_params([2, 3, 1], seed=0)
     (lambda: train_mlp(XOR_X, XOR_T, mode="stochastic"), ValueError, "'mode' parameter"),
     (lambda: train_mlp(np.zeros((0, 2)), np.zeros((0, 1))), ValueError, "'X'.*at least one row"),
     (lambda: train_mlp(XOR_X, XOR_T, seed=-1), ValueError, "'seed' parameter of train_mlp"),
+    (lambda: train_mlp(XOR_X, XOR_T, hidden=[0]), ValueError, "'hidden' parameter of train_mlp"),
     (lambda: init_params([2, 3, 1], seed="a"), TypeError, "'seed' parameter of init_params"),
 ])
 def test_bad_inputs_raise_documented_errors(call, exc, words):

@@ -301,6 +301,7 @@ def train_mlp(X: ArrayLike, T: ArrayLike, hidden: Sequence[int] = (3,), lr: floa
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
         raise ValueError(f"The 'hidden' parameter of {func} must be a sequence of positive "
                          f"integers. Got {hidden!r} instead.")
+    hidden = [positive_int(n, "hidden", func) for n in hidden]
     sizes = _check_sizes([X.shape[1], *hidden, T.shape[1]], func)
     lr = positive_float(lr, "lr", func)
     epochs = positive_int(epochs, "epochs", func)
