@@ -207,6 +207,16 @@ def test_pages_are_typeset_as_french_prose(built_book):
     assert not {k: v for k, v in bad_quotes.items() if v}, f"apostrophes rendered as ”: {bad_quotes}"
     raw_tables = [p.name for p in pages if re.search(r"<p>\s*\|[^<]*\|\s*(?:-{3}|:-)", p.read_text(encoding="utf-8"))]
     assert not raw_tables, f"Markdown tables left unrendered in {raw_tables}"
+    # French spacing (book/_ext/typo_fr.py): the space before ; : ! ? » and after « is a narrow
+    # no-break space, so that no line of prose starts with a colon.
+    breakable = {}
+    for page in pages:
+        for paragraph in re.findall(r"<p>(.*?)</p>", page.read_text(encoding="utf-8"), flags=re.S):
+            paragraph = re.sub(r"<(code|span class=\"math[^\"]*\")[^>]*>.*?</(code|span)>", "", paragraph, flags=re.S)
+            text = re.sub(r"<[^>]+>", "", paragraph)
+            breakable.setdefault(page.name, []).extend(re.findall(r"\S{0,12} [;:!?»]|« \S{0,12}", text))
+    breakable = {k: v for k, v in breakable.items() if v}
+    assert not breakable, f"ordinary spaces in French punctuation: {breakable}"
     trace = (built_book / "book" / "02_perceptron.html").read_text(encoding="utf-8")
     assert re.search(r'<th[^>]*><p><span class="math[^"]*">\\\(x_0\\\)', trace), \
         "the perceptron's OR trace (printed by code) is not rendered as a table with formulas"

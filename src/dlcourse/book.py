@@ -52,14 +52,42 @@ def source(obj: Any) -> str:
         ) from None
 
 
-def show_source(*objs: Any):
+def without_docstrings(code: str) -> str:
+    r"""``code`` with the docstrings of its functions and classes removed (the rest untouched).
+
+    >>> print(without_docstrings("def f(x):\n    'Twice x.'\n    return 2 * x\n"))
+    def f(x):
+        return 2 * x
+    <BLANKLINE>
+    """
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(code))
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str) and len(node.body) > 1):
+                drop.update(range(first.lineno, first.end_lineno + 1))
+    lines = code.splitlines(keepends=True)
+    # A blank line that separated a docstring from the body goes with it.
+    drop |= {n + 1 for n in drop if n + 1 not in drop and n < len(lines) and not lines[n].strip()}
+    return "".join(line for number, line in enumerate(lines, start=1) if number not in drop)
+
+
+def show_source(*objs: Any, docstrings: bool = False):
     """Display the source of one or more package objects, syntax-highlighted, in a notebook.
 
-    Returns an ``IPython.display.Code`` object (rendered by Jupyter and by the book).
+    The docstrings (English reference documentation, in reStructuredText) are left out unless
+    ``docstrings=True``: the chapter's French prose explains the code. Returns an
+    ``IPython.display.Code`` object (rendered by Jupyter and by the book).
     """
     from IPython.display import Code
 
-    return Code("\n\n".join(source(o) for o in objs), language="python")
+    texts = [source(o) if docstrings else without_docstrings(source(o)) for o in objs]
+    return Code("\n\n".join(texts), language="python")
 
 
 def french_number(value: float, decimals: int = 0) -> str:

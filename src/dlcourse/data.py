@@ -130,6 +130,11 @@ def _data_root(root) -> Path:
     return root
 
 
+def _count(n: int) -> str:
+    """A count written the French way (narrow no-break space between thousands): 60 000."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
 def _check_train(train) -> bool:
     if not isinstance(train, (bool, np.bool_)):
         raise ValueError(f"The 'train' parameter must be True (training split) or False (test split). "
@@ -214,14 +219,14 @@ def load_mnist(train: bool = True, root=None, download: bool = True, normalize: 
     train = _check_train(train)
     download = boolean(download, "download", "load_mnist")
     normalize = boolean(normalize, "normalize", "load_mnist")
-    split = "apprentissage" if train else "test"
+    split = "d’apprentissage" if train else "de test"
     found = _torchvision(MNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"MNIST complet (torchvision), ensemble {split} : {len(found[1])} images"
+        source = f"MNIST complet (torchvision), ensemble {split} : {_count(len(found[1]))} images"
         return _finish(*found, source, [str(i) for i in range(10)], False, normalize, MNIST_MEAN, MNIST_STD)
     pixels, labels = _load_bundled(train)
     source = (f"sous-ensemble MNIST embarqué (10 000 vrais chiffres, MNIST complet indisponible hors ligne),"
-              f" ensemble {split} : {len(labels)} images")
+              f" ensemble {split} : {_count(len(labels))} images")
     return _finish(pixels, labels, source, [str(i) for i in range(10)], True, normalize, MNIST_MEAN, MNIST_STD)
 
 
@@ -272,10 +277,10 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
     normalize = boolean(normalize, "normalize", "load_fashion_mnist")
     if not isinstance(debian_dir, (str, os.PathLike)):
         error("load_fashion_mnist", "debian_dir", "a folder path", repr(debian_dir), TypeError)
-    split = "apprentissage" if train else "test"
+    split = "d’apprentissage" if train else "de test"
     found = _torchvision(FashionMNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"Fashion-MNIST complet (torchvision), ensemble {split} : {len(found[1])} images"
+        source = f"Fashion-MNIST complet (torchvision), ensemble {split} : {_count(len(found[1]))} images"
         return _finish(*found, source, FASHION_CLASSES, False, normalize, FASHION_MEAN, FASHION_STD)
     prefix = "train" if train else "t10k"
     images = Path(debian_dir) / f"{prefix}-images-idx3-ubyte.gz"
@@ -286,7 +291,7 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
             f"download them, and no Debian files in {debian_dir} (apt-get install dataset-fashion-mnist).")
     source = f"Fashion-MNIST complet (paquet Debian dataset-fashion-mnist), ensemble {split}"
     pixels, targets = _read_idx(images, 3), _read_idx(labels, 1)
-    return _finish(pixels, targets, f"{source} : {len(targets)} images", FASHION_CLASSES, False,
+    return _finish(pixels, targets, f"{source} : {_count(len(targets))} images", FASHION_CLASSES, False,
                    normalize, FASHION_MEAN, FASHION_STD)
 
 

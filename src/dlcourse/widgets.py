@@ -278,6 +278,10 @@ def _draw_linear_boundary(ax, w: np.ndarray, limits) -> None:
 # --------------------------------------------------------------------------------------------
 
 _CUSTOM = "personnalisé"
+# French names shown to students for the keys of dlcourse.conv.KERNELS (the values stay the keys).
+KERNEL_LABELS = {"identity": "identité", "sharpen": "accentuation", "blur": "flou (gaussien)",
+                 "box_blur": "flou (moyenne)", "sobel_x": "Sobel horizontal (x)",
+                 "sobel_y": "Sobel vertical (y)"}
 
 
 class KernelExplorer(widgets.VBox):
@@ -313,7 +317,8 @@ class KernelExplorer(widgets.VBox):
         # Start on an edge detector: an identity kernel would show two identical pictures.
         first = next((k for k in ("sobel_x", "sharpen") if k in self.presets),
                      next(iter(self.presets), None))
-        self.preset = widgets.Dropdown(options=[*self.presets, _CUSTOM],
+        self.preset = widgets.Dropdown(options=[(KERNEL_LABELS.get(k, k), k) for k in self.presets]
+                                       + [(_CUSTOM, _CUSTOM)],
                                        value=first if first is not None else _CUSTOM,
                                        description="Noyau :")
         self.cells = [widgets.FloatText(value=0.0, layout=widgets.Layout(width="70px"))
@@ -381,7 +386,7 @@ class KernelExplorer(widgets.VBox):
         axes[0].imshow(self.image, cmap="gray")
         axes[0].set_title(f"original ({self.description})", fontsize=9)
         im = axes[1].imshow(self.filtered, cmap="gray")
-        axes[1].set_title(f"filtré : {self.preset.value}", fontsize=9)
+        axes[1].set_title(f"filtré : {self.preset.label}", fontsize=9)
         fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
         for ax in axes:
             ax.set_xticks([])
@@ -442,6 +447,7 @@ def kernel_explorer(image: ArrayLike | None = None) -> KernelExplorer:
 DATASETS = {"moons": "lunes", "circles": "cercles", "spirals": "spirales", "xor": "XOR (4 nuages)"}
 HIDDEN_CHOICES = ("2", "4", "8", "16", "4,4", "8,8", "16,16", "8,8,8")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+ACTIVATION_LABELS = {"sigmoid": "sigmoïde", "tanh": "tanh", "relu": "ReLU"}
 
 
 def make_dataset(name: str, n: int = 200, noise: float = 0.1, seed: int = 0
@@ -554,9 +560,11 @@ class MLPPlayground(widgets.VBox):
         self.noise = widgets.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.05,
                                          description="Bruit :", style=style)
         options = list(HIDDEN_CHOICES) if hidden in HIDDEN_CHOICES else [hidden, *HIDDEN_CHOICES]
-        self.hidden = widgets.Dropdown(options=options, value=hidden,
+        # "8,8" is two layers of 8: shown as "8-8" (a comma would read as a decimal mark).
+        self.hidden = widgets.Dropdown(options=[(o.replace(",", "-"), o) for o in options], value=hidden,
                                        description="Couches cachées :", style=style)
-        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation,
+        self.activation = widgets.Dropdown(options=[(ACTIVATION_LABELS[a], a) for a in ACTIVATIONS],
+                                           value=activation,
                                            description="Activation :", style=style)
         self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.25,
                                          description="Pas η (Adam) :", style=style, readout_format=".3g")
@@ -592,8 +600,8 @@ class MLPPlayground(widgets.VBox):
             (self.X - self._mean) / self._std, self.t, parse_hidden(self.hidden.value),
             self.activation.value, float(self.lr.value), int(self.epochs.value), seed=self.seed)
         self.accuracy = float(np.mean(self.predict_proba(self.X).argmax(1) == self.t))
-        self.info.value = (f"Perte finale : {self.losses[-1]:.3f}<br>"
-                           f"Exactitude (apprentissage) : {100 * self.accuracy:.1f} %")
+        self.info.value = (f"Perte finale : {self.losses[-1]:.3f}<br>".replace(".", ",")
+                           + f"Exactitude (apprentissage) : {100 * self.accuracy:.1f}\u202f%".replace(".", ","))
         _show(self.figure_output, self.figure())
 
     def predict_proba(self, points: ArrayLike) -> np.ndarray:
