@@ -91,8 +91,12 @@ class History:
             ax_loss.plot(epochs, self.val_loss, "s--", label="validation")
             ax_acc.plot(epochs, [100 * a for a in self.val_acc], "s--", label="validation")
         ax_loss.set(xlabel="époque", ylabel="perte (entropie croisée)")
-        ax_acc.set(xlabel="époque", ylabel="taux de bonnes réponses (%)")
+        ax_acc.set(xlabel="époque", ylabel="exactitude (%)")
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
         for ax in (ax_loss, ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace(".", ",")))
             ax.grid(alpha=0.3)
             ax.legend()
         if title:
