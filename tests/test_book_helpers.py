@@ -67,3 +67,18 @@ def test_scale_rejects_what_is_not_a_positive_number(monkeypatch, raw):
 def test_scaled_multiplies_and_keeps_a_minimum(monkeypatch):
     monkeypatch.setattr(book, "SCALE", 2.5)
     assert book.scaled(4) == 10 and book.scaled(0, minimum=3) == 3
+
+
+def test_figures_label_ticks_with_a_decimal_comma():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    book.french_tick_labels()  # idempotent: importing the module already did it
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 1.0], [0.0, 0.25])
+    fig.canvas.draw()
+    xs = [t.get_text() for t in ax.get_xticklabels()]
+    ys = [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    assert "0,2" in xs and "0,05" in ys and not any("." in t for t in xs + ys), (xs, ys)

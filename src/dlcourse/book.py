@@ -32,6 +32,42 @@ def _read_scale() -> float:
 SCALE: float = _read_scale()
 
 
+def _comma(label: str) -> str:
+    # Inside mathtext a bare comma is punctuation (followed by a space): {,} is the decimal mark.
+    return label.replace(".", "{,}") if "$" in label else label.replace(".", ",")
+
+
+def french_tick_labels() -> None:
+    """Make the ticks of every linear matplotlib axis read the French way (0,5 rather than 0.5).
+
+    Called when this module is imported, so every chapter's figures follow; idempotent.
+    """
+    try:
+        from matplotlib import scale, ticker
+    except ImportError:  # the package does not need matplotlib to run
+        return
+    original = scale.LinearScale.set_default_locators_and_formatters
+    if getattr(original, "french", False):
+        return
+
+    class FrenchScalarFormatter(ticker.ScalarFormatter):
+        def __call__(self, x, pos=None):
+            return _comma(super().__call__(x, pos))
+
+        def get_offset(self):
+            return _comma(super().get_offset())
+
+    def set_default_locators_and_formatters(self, axis):
+        original(self, axis)
+        axis.set_major_formatter(FrenchScalarFormatter())
+
+    set_default_locators_and_formatters.french = True
+    scale.LinearScale.set_default_locators_and_formatters = set_default_locators_and_formatters
+
+
+french_tick_labels()
+
+
 def scaled(n: int, minimum: int = 1) -> int:
     """Return ``n`` multiplied by :data:`SCALE` (at least ``minimum``), for epochs or sample counts.
 
