@@ -32,8 +32,8 @@ def test_bundled_subset_shapes_dtypes_labels(offline, capsys, train, n):
     assert out.err == ""
     assert out.out.count("\n") == 1 and "sous-ensemble MNIST embarqué" in out.out
     # French prose: "ensemble d’apprentissage : 8 000 images" (narrow no-break space).
-    split = "d’apprentissage" if train else "de test"
-    assert "sous-ensemble" in ds.source and f"ensemble {split} : {n // 1000}\u202f000 images" in ds.source
+    split = "apprentissage" if train else "test"
+    assert ds.source == f"sous-ensemble MNIST embarqué (hors ligne), {split} : {n // 1000}\u202f000 images"
 
 
 def test_normalised_images_are_the_pixels_standardised(offline):

@@ -219,14 +219,15 @@ def load_mnist(train: bool = True, root=None, download: bool = True, normalize: 
     train = _check_train(train)
     download = boolean(download, "download", "load_mnist")
     normalize = boolean(normalize, "normalize", "load_mnist")
-    split = "d’apprentissage" if train else "de test"
+    split = "apprentissage" if train else "test"
     found = _torchvision(MNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"MNIST complet (torchvision), ensemble {split} : {_count(len(found[1]))} images"
+        source = f"MNIST complet (torchvision), {split} : {_count(len(found[1]))} images"
         return _finish(*found, source, [str(i) for i in range(10)], False, normalize, MNIST_MEAN, MNIST_STD)
     pixels, labels = _load_bundled(train)
-    source = (f"sous-ensemble MNIST embarqué (10 000 vrais chiffres, MNIST complet indisponible hors ligne),"
-              f" ensemble {split} : {_count(len(labels))} images")
+    # One short line (it is printed in the book): "the full MNIST could not be downloaded" is
+    # what "hors ligne" says; the docstring and ImageData.is_subset carry the details.
+    source = f"sous-ensemble MNIST embarqué (hors ligne), {split} : {_count(len(labels))} images"
     return _finish(pixels, labels, source, [str(i) for i in range(10)], True, normalize, MNIST_MEAN, MNIST_STD)
 
 
@@ -277,10 +278,10 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
     normalize = boolean(normalize, "normalize", "load_fashion_mnist")
     if not isinstance(debian_dir, (str, os.PathLike)):
         error("load_fashion_mnist", "debian_dir", "a folder path", repr(debian_dir), TypeError)
-    split = "d’apprentissage" if train else "de test"
+    split = "apprentissage" if train else "test"
     found = _torchvision(FashionMNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"Fashion-MNIST complet (torchvision), ensemble {split} : {_count(len(found[1]))} images"
+        source = f"Fashion-MNIST complet (torchvision), {split} : {_count(len(found[1]))} images"
         return _finish(*found, source, FASHION_CLASSES, False, normalize, FASHION_MEAN, FASHION_STD)
     prefix = "train" if train else "t10k"
     images = Path(debian_dir) / f"{prefix}-images-idx3-ubyte.gz"
@@ -289,7 +290,7 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
         raise FileNotFoundError(
             "Fashion-MNIST is not available: no torchvision files under the data root, no network to "
             f"download them, and no Debian files in {debian_dir} (apt-get install dataset-fashion-mnist).")
-    source = f"Fashion-MNIST complet (paquet Debian dataset-fashion-mnist), ensemble {split}"
+    source = f"Fashion-MNIST complet (paquet Debian), {split}"
     pixels, targets = _read_idx(images, 3), _read_idx(labels, 1)
     return _finish(pixels, targets, f"{source} : {_count(len(targets))} images", FASHION_CLASSES, False,
                    normalize, FASHION_MEAN, FASHION_STD)
