@@ -166,6 +166,12 @@ def _check_model(model, func: str) -> nn.Module:
     return model
 
 
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype inputs are converted to: the model's (floating) parameters', else torch's default."""
+    dtype = next(model.parameters()).dtype
+    return dtype if dtype.is_floating_point else torch.get_default_dtype()
+
+
 def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str, func: str) -> None:
     """One example through the model (eval mode, no gradient): its scores must cover every label."""
     was_training = model.training
@@ -206,12 +212,13 @@ def _make_optimizer(optimizer, model: nn.Module, lr, momentum, weight_decay, dev
         if name == "adam":
             return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
         return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
-    given = [k for k, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)) if v is not None]
+    settings = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    given = [k for k, v in settings.items() if v is not None]
     if isinstance(optimizer, type):
         error(f, "optimizer", expected, f"the class {optimizer.__name__}", TypeError)
     if given and (callable(optimizer) or isinstance(optimizer, torch.optim.Optimizer)):
         error(f, given[0], "None when 'optimizer' is not a name (the optimizer you give sets it)",
-              repr(locals()[given[0]]))
+              repr(settings[given[0]]))
     if isinstance(optimizer, torch.optim.Optimizer):
         opt = optimizer
     elif callable(optimizer):
@@ -297,9 +304,7 @@ def _prepare(model, train, val, optimizer, lr, momentum, weight_decay, scheduler
         error("fit", "scheduler", "a function optimizer -> LRScheduler, e.g. "
               "lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=5)", repr(scheduler), TypeError)
     device = get_device(device)
-    dtype = next(model.parameters()).dtype
-    if not dtype.is_floating_point:
-        dtype = torch.get_default_dtype()
+    dtype = _input_dtype(model)
     x, y = (t.to(device) for t in _as_tensors(train, "train", "fit", dtype))
     if val is not None:
         val = tuple(t.to(device) for t in _as_tensors(val, "val", "fit", dtype))
@@ -400,7 +405,7 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
         history.train_loss.append(loss_sum.item() / n)
         history.train_acc.append(correct.item() / n)
         if run.val is not None:
-            v_loss, v_acc = evaluate(model, run.val, device=device)
+            v_loss, v_acc = _evaluate(model, *run.val, batch_size=1000)
             history.val_loss.append(v_loss)
             history.val_acc.append(v_acc)
         history.epoch_time.append(time.perf_counter() - start)
@@ -413,11 +418,14 @@ def evaluate(model: nn.Module, data, batch_size: int = 1000,
     (an ImageData or a tuple (x, y), as in :func:`fit`)."""
     model = _check_model(model, "evaluate")
     batch_size = positive_int(batch_size, "batch_size", "evaluate")
-    first_param = next(model.parameters())
-    device = get_device(device) if device is not None else first_param.device
-    dtype = first_param.dtype if first_param.dtype.is_floating_point else torch.get_default_dtype()
-    x, y = (t.to(device) for t in _as_tensors(data, "data", "evaluate", dtype))
+    device = get_device(device) if device is not None else next(model.parameters()).device
+    x, y = (t.to(device) for t in _as_tensors(data, "data", "evaluate", _input_dtype(model)))
     _check_outputs(model, x, y, "data", "evaluate")
+    return _evaluate(model, x, y, batch_size)
+
+
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """:func:`evaluate` on checked tensors already on the model's device (fit's validation)."""
     model.eval()
     loss_sum, correct = 0.0, 0
     with torch.no_grad():
