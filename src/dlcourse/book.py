@@ -14,6 +14,9 @@ import inspect
 import os
 from typing import Any
 
+# french_number is part of this module's API (the chapters import it from here).
+from ._french import french_number, french_tick_formatter, localise  # noqa: F401
+
 
 def _read_scale() -> float:
     raw = os.environ.get("DLCOURSE_SCALE", "1")
@@ -32,34 +35,22 @@ def _read_scale() -> float:
 SCALE: float = _read_scale()
 
 
-def _comma(label: str) -> str:
-    # Inside mathtext a bare comma is punctuation (followed by a space): {,} is the decimal mark.
-    return label.replace(".", "{,}") if "$" in label else label.replace(".", ",")
-
-
 def french_tick_labels() -> None:
     """Make the ticks of every linear matplotlib axis read the French way (0,5 rather than 0.5).
 
     Called when this module is imported, so every chapter's figures follow; idempotent.
     """
     try:
-        from matplotlib import scale, ticker
+        from matplotlib import scale
     except ImportError:  # the package does not need matplotlib to run
         return
     original = scale.LinearScale.set_default_locators_and_formatters
     if getattr(original, "french", False):
         return
 
-    class FrenchScalarFormatter(ticker.ScalarFormatter):
-        def __call__(self, x, pos=None):
-            return _comma(super().__call__(x, pos))
-
-        def get_offset(self):
-            return _comma(super().get_offset())
-
     def set_default_locators_and_formatters(self, axis):
         original(self, axis)
-        axis.set_major_formatter(FrenchScalarFormatter())
+        axis.set_major_formatter(french_tick_formatter())
 
     set_default_locators_and_formatters.french = True
     scale.LinearScale.set_default_locators_and_formatters = set_default_locators_and_formatters
@@ -126,17 +117,6 @@ def show_source(*objs: Any, docstrings: bool = False):
     return Code("\n\n".join(texts), language="python")
 
 
-def french_number(value: float, decimals: int = 0) -> str:
-    """Format a number the French way: decimal comma, narrow no-break space between thousands.
-
-    >>> french_number(185300)
-    '185\u202f300'
-    >>> french_number(92.54, 1)
-    '92,5'
-    """
-    return f"{float(value):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-
-
 def glue_number(name: str, value: float, fmt: str = ".1f") -> None:
     """Glue a computed number into the page's prose (``{glue:md}`name```) with a decimal comma.
 
@@ -145,7 +125,7 @@ def glue_number(name: str, value: float, fmt: str = ".1f") -> None:
     from IPython.display import Markdown
 
     number = int(value) if fmt.endswith("d") else float(value)
-    glue(name, Markdown(format(number, fmt).replace(",", "\u202f").replace(".", ",")), display=False)
+    glue(name, Markdown(localise(format(number, fmt))), display=False)
 
 
 def glue(name: str, variable: Any, display: bool = True) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ._checks import boolean, error, one_of, positive_float, positive_int, seed_or_none
+from ._french import french_number
 
 __all__ = [
     "ImageData", "load_mnist", "load_fashion_mnist", "logic_gate",
@@ -130,11 +131,6 @@ def _data_root(root) -> Path:
     return root
 
 
-def _count(n: int) -> str:
-    """A count written the French way (narrow no-break space between thousands): 60 000."""
-    return f"{n:,}".replace(",", "\u202f")
-
-
 def _check_train(train) -> bool:
     if not isinstance(train, (bool, np.bool_)):
         raise ValueError(f"The 'train' parameter must be True (training split) or False (test split). "
@@ -222,12 +218,12 @@ def load_mnist(train: bool = True, root=None, download: bool = True, normalize: 
     split = "apprentissage" if train else "test"
     found = _torchvision(MNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"MNIST complet (torchvision), {split} : {_count(len(found[1]))} images"
+        source = f"MNIST complet (torchvision), {split} : {french_number(len(found[1]))} images"
         return _finish(*found, source, [str(i) for i in range(10)], False, normalize, MNIST_MEAN, MNIST_STD)
     pixels, labels = _load_bundled(train)
     # One short line (it is printed in the book): "the full MNIST could not be downloaded" is
     # what "hors ligne" says; the docstring and ImageData.is_subset carry the details.
-    source = f"sous-ensemble MNIST embarqué (hors ligne), {split} : {_count(len(labels))} images"
+    source = f"sous-ensemble MNIST embarqué (hors ligne), {split} : {french_number(len(labels))} images"
     return _finish(pixels, labels, source, [str(i) for i in range(10)], True, normalize, MNIST_MEAN, MNIST_STD)
 
 
@@ -281,7 +277,7 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
     split = "apprentissage" if train else "test"
     found = _torchvision(FashionMNIST, _data_root(root), train, download)
     if found is not None:
-        source = f"Fashion-MNIST complet (torchvision), {split} : {_count(len(found[1]))} images"
+        source = f"Fashion-MNIST complet (torchvision), {split} : {french_number(len(found[1]))} images"
         return _finish(*found, source, FASHION_CLASSES, False, normalize, FASHION_MEAN, FASHION_STD)
     prefix = "train" if train else "t10k"
     images = Path(debian_dir) / f"{prefix}-images-idx3-ubyte.gz"
@@ -292,7 +288,7 @@ def load_fashion_mnist(train: bool = True, root=None, download: bool = True, nor
             f"download them, and no Debian files in {debian_dir} (apt-get install dataset-fashion-mnist).")
     source = f"Fashion-MNIST complet (paquet Debian), {split}"
     pixels, targets = _read_idx(images, 3), _read_idx(labels, 1)
-    return _finish(pixels, targets, f"{source} : {_count(len(targets))} images", FASHION_CLASSES, False,
+    return _finish(pixels, targets, f"{source} : {french_number(len(targets))} images", FASHION_CLASSES, False,
                    normalize, FASHION_MEAN, FASHION_STD)
 
 

@@ -32,6 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._checks import error, one_of, positive_float, positive_int, seed_or_none
+from ._french import french_tick_formatter
 
 __all__ = ["get_device", "fit", "evaluate", "History"]
 
@@ -92,11 +93,11 @@ class History:
             ax_acc.plot(epochs, [100 * a for a in self.val_acc], "s--", label="validation")
         ax_loss.set(xlabel="époque", ylabel="perte (entropie croisée)")
         ax_acc.set(xlabel="époque", ylabel="exactitude (%)")
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
+        from matplotlib.ticker import MaxNLocator
 
         for ax in (ax_loss, ax_acc):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace(".", ",")))
+            ax.yaxis.set_major_formatter(french_tick_formatter())
             ax.grid(alpha=0.3)
             ax.legend()
         if title:

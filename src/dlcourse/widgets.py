@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from ._checks import as_float_array, one_of, positive_float
+from ._french import french_number
 
 __all__ = [
     "perceptron_stepper", "kernel_explorer", "mlp_playground",
@@ -600,8 +601,8 @@ class MLPPlayground(widgets.VBox):
             (self.X - self._mean) / self._std, self.t, parse_hidden(self.hidden.value),
             self.activation.value, float(self.lr.value), int(self.epochs.value), seed=self.seed)
         self.accuracy = float(np.mean(self.predict_proba(self.X).argmax(1) == self.t))
-        self.info.value = (f"Perte finale : {self.losses[-1]:.3f}<br>".replace(".", ",")
-                           + f"Exactitude (apprentissage) : {100 * self.accuracy:.1f}\u202f%".replace(".", ","))
+        self.info.value = (f"Perte finale : {french_number(self.losses[-1], 3)}<br>"
+                           f"Exactitude (apprentissage) : {french_number(100 * self.accuracy, 1)}\u202f%")
         _show(self.figure_output, self.figure())
 
     def predict_proba(self, points: ArrayLike) -> np.ndarray:
