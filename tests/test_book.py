@@ -244,6 +244,7 @@ def test_assets_are_served_by_the_book(built_book):
             assert f'src="https://{cdn}' not in html, f"{page.name} loads a script from {cdn}"
     ch4 = (built_book / "book" / "02_perceptron.html").read_text(encoding="utf-8")
     assert "mathjax/tex-chtml-full.js" in ch4
+    assert "_static/cours.css" in ch4, "the book's own stylesheet (book/_static/cours.css) is not linked"
 
 
 # ---------------------------------------------------------------------------- a real browser

@@ -74,7 +74,12 @@ def test_figures_label_ticks_with_a_decimal_comma():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    book.french_tick_labels()  # idempotent: importing the module already did it
+    from matplotlib import scale
+
+    # Importing dlcourse.book installed it; calling it again changes nothing.
+    installed = scale.LinearScale.set_default_locators_and_formatters
+    book.french_tick_labels()
+    assert scale.LinearScale.set_default_locators_and_formatters is installed
     fig, ax = plt.subplots()
     ax.plot([0.0, 1.0], [0.0, 0.25])
     fig.canvas.draw()

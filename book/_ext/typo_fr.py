@@ -14,8 +14,8 @@ from docutils import nodes
 _BEFORE = re.compile(r" ([;:!?»])")
 _AFTER = re.compile(r"« ")
 _PERCENT = re.compile(r"(\d) %")
-_SKIP = (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw,
-         nodes.FixedTextElement)
+# FixedTextElement covers literal blocks (code cells, outputs), math blocks and raw HTML.
+_SKIP = (nodes.literal, nodes.math, nodes.FixedTextElement)
 
 
 def french_spacing(text: str) -> str:
@@ -28,7 +28,7 @@ def french_spacing(text: str) -> str:
 
 def _in_skipped(node) -> bool:
     while node is not None:
-        if isinstance(node, _SKIP) or "code" in getattr(node, "get", lambda *_: [])("classes", []):
+        if isinstance(node, _SKIP) or "code" in node.get("classes", []):
             return True
         node = node.parent
     return False

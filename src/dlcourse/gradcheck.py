@@ -38,6 +38,13 @@ from ._checks import as_float_array, positive_float
 __all__ = ["numerical_gradient", "relative_error", "gradient_check"]
 
 
+def _check_x(x: Any, func: str) -> None:
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"The 'x' parameter of {func} must be a float64 ndarray "
+                        f"(it is perturbed in place). Got {got} instead.")
+
+
 def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float = 1e-6,
                        dout: ArrayLike | None = None) -> np.ndarray:
     """Central-difference estimate of the gradient of ``f`` at ``x``.
@@ -69,10 +76,7 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
     >>> numerical_gradient(lambda v: v[0] * v[1], np.array([3.0, 4.0]))
     array([4., 3.])
     """
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError("The 'x' parameter of numerical_gradient must be a float64 ndarray "
-                        f"(it is perturbed in place). Got {got} instead.")
+    _check_x(x, "numerical_gradient")
     if not callable(f):
         raise TypeError(f"The 'f' parameter of numerical_gradient must be callable. "
                         f"Got {type(f).__name__} instead.")
@@ -176,10 +180,7 @@ def gradient_check(f: Callable[[np.ndarray], Any], x: np.ndarray, grad: ArrayLik
     >>> gradient_check(lambda v: np.sum(np.sin(v)), x, np.cos(x)) < 1e-8
     True
     """
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError("The 'x' parameter of gradient_check must be a float64 ndarray "
-                        f"(it is perturbed in place). Got {got} instead.")
+    _check_x(x, "gradient_check")
     grad = as_float_array(grad, "grad", "gradient_check")
     if grad.shape != x.shape:
         raise ValueError("The 'grad' parameter of gradient_check must have the shape of x, "

@@ -6,6 +6,7 @@ All take MNIST-shaped input ``N×1×28×28`` (MLPs flatten it) and return logits
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -33,7 +34,8 @@ def _check_input(x, owner: str, weight: torch.Tensor, n_features: int | None = N
     if x.dtype != weight.dtype:
         raise TypeError(f"{owner} expects {str(weight.dtype).removeprefix('torch.')} input, the dtype of its "
                         f"weights (use x.to({weight.dtype}); divide uint8 pixels by 255). Got {x.dtype} instead.")
-    if n_features is not None and (x.dim() < 2 or x[0].numel() != n_features):
+    # From the shape alone: this runs at every forward, including fit's training steps.
+    if n_features is not None and (x.dim() < 2 or math.prod(x.shape[1:]) != n_features):
         raise ValueError(f"{owner} expects input of shape (N, {n_features}) or (N, ...) with {n_features} "
                          f"values per example. Got shape {tuple(x.shape)} instead.")
 
