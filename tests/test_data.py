@@ -31,7 +31,7 @@ def test_bundled_subset_shapes_dtypes_labels(offline, capsys, train, n):
     out = capsys.readouterr()
     assert out.err == ""
     assert out.out.count("\n") == 1 and "sous-ensemble MNIST embarqué" in out.out
-    # French prose: "ensemble d’apprentissage : 8 000 images" (narrow no-break space).
+    # One short French line, the count with a narrow no-break space: "…, apprentissage : 8 000 images".
     split = "apprentissage" if train else "test"
     assert ds.source == f"sous-ensemble MNIST embarqué (hors ligne), {split} : {n // 1000}\u202f000 images"
 
