@@ -1,5 +1,6 @@
 """dlcourse.train and dlcourse.models: device choice, fit learns, history, reproducibility."""
 
+import math
 import platform
 import sys
 
@@ -162,6 +163,18 @@ def test_fit_accepts_toy_data_as_numpy_float64_and_optimizers_in_three_forms():
                                    lr=0.5 if form == "name" else None, seed=0, progress=False))
     assert histories[0].train_loss[-1] < histories[0].train_loss[0]
     assert histories[0].train_loss == histories[1].train_loss == histories[2].train_loss
+
+
+def test_fit_stops_with_a_clear_error_when_training_diverges():
+    """A learning rate far too large drives the weights to inf/NaN: fit stops at the end of that
+    epoch, names the learning rate, and keeps the completed epochs."""
+    x, y = _moons()
+    torch.manual_seed(0)
+    with pytest.raises(train.TrainingDiverged, match=r"epoch 2 of 5.*lr was 1e\+20") as caught:
+        train.fit(models.MLP([2, 8, 2]), (x, y), epochs=5, optimizer="sgd", lr=1e20, seed=0,
+                  progress=False)
+    assert isinstance(caught.value, FloatingPointError)
+    assert caught.value.history.epochs == 1 and math.isfinite(caught.value.history.train_loss[0])
 
 
 def test_history_and_evaluate_measure_what_they_say():

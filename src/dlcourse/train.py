@@ -20,6 +20,7 @@ variable or the ``device`` argument override it.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import platform
 import sys
@@ -34,7 +35,7 @@ from torch.nn import functional as F
 from ._checks import error, one_of, positive_float, positive_int, seed_or_none
 from ._french import french_tick_formatter
 
-__all__ = ["get_device", "fit", "evaluate", "History"]
+__all__ = ["get_device", "fit", "evaluate", "History", "TrainingDiverged"]
 
 _OPTIMIZERS = ("sgd", "adam", "adagrad")
 
@@ -63,6 +64,18 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("The 'device' parameter asks for 'cuda', but no CUDA GPU is available here.")
     return device
+
+
+class TrainingDiverged(FloatingPointError):
+    """Raised by :func:`fit` when the training loss stops being a finite number.
+
+    The weights have diverged (typically a learning rate too large for the problem) and every
+    further epoch would only compute NaN. ``history`` holds the epochs completed before.
+    """
+
+    def __init__(self, message: str, history: "History"):
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -366,6 +379,12 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
     Returns
     -------
     History
+
+    Raises
+    ------
+    TrainingDiverged
+        At the end of an epoch whose mean training loss is NaN or infinite (the completed
+        epochs are in the exception's ``history``).
     """
     epochs = positive_int(epochs, "epochs", "fit")
     batch_size = positive_int(batch_size, "batch_size", "fit")
@@ -403,7 +422,15 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
                 correct += (logits.argmax(1) == yb).sum()
         if run.scheduler is not None:
             run.scheduler.step()
-        history.train_loss.append(loss_sum.item() / n)
+        train_loss = loss_sum.item() / n
+        if not math.isfinite(train_loss):
+            lr_now = opt.param_groups[0]["lr"]
+            raise TrainingDiverged(
+                f"fit: the training loss became {train_loss} during epoch {epoch + 1} of {epochs}: "
+                f"the weights diverged. Try a smaller learning rate (lr was {lr_now:g}) or inputs "
+                f"of a smaller scale. The error's .history holds the {epoch} epoch(s) completed "
+                f"before.", history)
+        history.train_loss.append(train_loss)
         history.train_acc.append(correct.item() / n)
         if run.val is not None:
             v_loss, v_acc = _evaluate(model, *run.val, batch_size=1000)
