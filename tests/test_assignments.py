@@ -427,13 +427,25 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     assert main([assignment, "--moodle-zip", str(first), "--course-dir", str(course)]) == 0
     out = capsys.readouterr().out
     assert "'notes-du-prof.ipynb' is not named like a Moodle submission" in out
+    # The instructor grades 5001's written answer in formgrader (which clears the review flag);
+    # then 5001 hands in again, with the late ones.
+    written, written_points = next((m["grade_id"], float(m["points"]))
+                                   for m in map(_nbgrader_meta, source.cells)
+                                   if m.get("grade") and m.get("solution"))
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(written, notebook.removesuffix(".ipynb"), assignment, "5001")
+        grade.manual_score, grade.needs_manual_grade = written_points, False
+        gb.db.commit()
     late = tmp_path / "late.zip"
     with zipfile.ZipFile(late, "w") as z:
         z.writestr(folder("Deleted Test", "5005") + notebook, nbformat.writes(no_test))
         z.writestr(folder("Two Files", "5002") + notebook, nbformat.writes(killer))
+        z.writestr(folder("Zoé Lefèvre", "5001") + notebook, nbformat.writes(solution))
     assert main([assignment, "--moodle-zip", str(late), "--course-dir", str(course)]) == 0
     out = capsys.readouterr().out
     assert f"5005 deleted graded cell(s) {test_ids[0]}" in out
+    assert f"5001 was regraded after you graded {written} by hand" in out
 
     def rows():
         with open(course / "grades" / f"{assignment}-moodle.csv", encoding="utf-8") as fh:
@@ -446,7 +458,9 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
         assert sorted(r) == [f"Participant {n}" for n in range(5001, 5006)], report
         auto_points = sum(float(_nbgrader_meta(c)["points"]) for c in source.cells
                           if _nbgrader_meta(c).get("grade") and not _nbgrader_meta(c).get("solution"))
-        assert float(r["Participant 5001"]["Grade"]) == auto_points  # written answers: by hand
+        # nbgrader keeps the earlier manual score of a regraded notebook, flagged for review.
+        assert float(r["Participant 5001"]["Grade"]) == auto_points + written_points
+        assert "manual grading pending" in r["Participant 5001"]["Grading status"]
         assert r["Participant 5001"]["Full name"] == "Zoé Lefèvre"
         assert r["Participant 5002"]["Grade"] == "" and "noyau" in r["Participant 5002"]["Feedback comments"]
         assert r["Participant 5003"]["Grade"] == ""
@@ -457,6 +471,12 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     with zipfile.ZipFile(course / "grades" / f"{assignment}-feedback.zip") as z:
         shipped = sorted(n.split("_")[1] for n in z.namelist())
     assert shipped == ["5001", "5005"], "feedback only for the notebooks graded now"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # reviewed in formgrader
+        gb.find_grade(written, notebook.removesuffix(".ipynb"), assignment, "5001").needs_manual_grade = False
+        gb.db.commit()
+    capsys.readouterr()
+    assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
+    assert "was regraded after" not in capsys.readouterr().out
     # A zip that is not Moodle's: a clear error, the reports stay as they were.
     before = (course / "grades" / f"{assignment}-moodle.csv").read_bytes()
     other = tmp_path / "other.zip"

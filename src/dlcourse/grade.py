@@ -117,6 +117,8 @@ class StudentResult:
     cells: list[tuple[str, float | None, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     deleted_cells: list[str] = field(default_factory=list)
+    # Cells graded by hand before this notebook was (re)graded: nbgrader keeps that score.
+    earlier_manual: list[str] = field(default_factory=list)
 
 
 def moodle_names(zip_path: str | os.PathLike) -> dict[str, str]:
@@ -424,6 +426,8 @@ def _fill_scores(course: Path, assignment: str, result: StudentResult) -> None:
             for grade in sorted(nb.grades, key=lambda g: g.name):
                 auto_or_manual = grade.manual_score if grade.manual_score is not None \
                     else grade.auto_score
+                if grade.manual_score is not None and grade.needs_manual_grade:
+                    result.earlier_manual.append(grade.name)
                 result.cells.append((grade.name, None if auto_or_manual is None
                                      else float(auto_or_manual), float(grade.max_score)))
 
@@ -664,6 +668,10 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         if r.deleted_cells:
             print(f"warning: {r.student_id} deleted graded cell(s) {', '.join(r.deleted_cells)}: "
                   f"grade them by hand in formgrader.")
+        if r.earlier_manual:
+            print(f"warning: {r.student_id} was regraded after you graded {', '.join(r.earlier_manual)} "
+                  f"by hand: nbgrader keeps those earlier scores (counted in the grade) until you "
+                  f"review them in formgrader.")
     if stray:
         print(f"warning: {len(stray)} notebook(s) of the zip were not collected (not named like "
               f"Moodle submissions): {', '.join(stray)}")
