@@ -247,6 +247,15 @@ def test_assets_are_served_by_the_book(built_book):
     assert "_static/cours.css" in ch4, "the book's own stylesheet (book/_static/cours.css) is not linked"
 
 
+def test_widget_pictures_have_alternative_texts(built_book):
+    """The pictures of the perceptron stepper and the playground are not <img> tags of the page
+    but part of its widget state: each is stored with an HTML image whose alt text describes it
+    (``dlcourse.widgets.figure_bundle(..., alt=...)``), which the book's widget manager draws."""
+    for chapter, words in (("02_perceptron", "Plan (x1, x2)"), ("04_retropropagation", "Deux graphiques")):
+        state = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+        assert f'alt=\\"{words}' in state, f"{chapter}: the widget's picture has no alt text"
+
+
 # ---------------------------------------------------------------------------- a real browser
 
 def _chromium() -> tuple[str, str] | None:

@@ -27,6 +27,29 @@ def _png(output: ipywidgets.Output) -> bytes:
     return data
 
 
+def _alt(output: ipywidgets.Output) -> str:
+    """The alt text of the HTML <img> an Output widget holds beside its PNG (the same picture)."""
+    import html
+    import re
+
+    bundle = output.outputs[0]["data"]
+    match = re.fullmatch(r'<img src="data:image/png;base64,([^"]*)" alt="([^"]*)">', bundle["text/html"])
+    assert match, bundle["text/html"][:200]
+    assert match.group(1) == bundle["image/png"], "the HTML image is not the PNG of the bundle"
+    return html.unescape(match.group(2))
+
+
+def test_figure_bundle_adds_an_html_image_only_with_alt_text():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1])
+    assert "text/html" not in widgets.figure_bundle(fig)["data"]
+    output = ipywidgets.Output()
+    output.outputs = (widgets.figure_bundle(fig, alt='Une droite « y = x » & <rien> d"autre'),)
+    assert _alt(output) == 'Une droite « y = x » & <rien> d"autre'
+
+
 def _image_array(png: bytes) -> np.ndarray:
     import matplotlib.image as mpimg
 
@@ -67,6 +90,26 @@ def test_stepper_clicks_follow_perceptron_step_and_reproduce_the_or_trace():
     assert len(pictures) == len(history) + 1
     assert demo.converged, "an error-free epoch must be reported as convergence"
     np.testing.assert_array_equal(demo.w, [0.0, 1.0, 1.0])
+
+
+def test_stepper_picture_has_alt_text_that_follows_the_state():
+    demo = widgets.perceptron_stepper()
+    assert _alt(demo.figure_output) == demo.alt_text()
+    assert "w = (0, 1, 0)" in demo.alt_text() and demo.alt_text().endswith("Mal classé : (0, 1).")
+    assert "entouré" not in demo.alt_text()
+    demo.next_button.click()
+    demo.next_button.click()  # (0, 1) misclassified: w becomes (1, 1, 1), (0, 0) is now wrong
+    assert _alt(demo.figure_output) == demo.alt_text()
+    assert "w = (1, 1, 1)" in demo.alt_text()
+    assert "L'exemple présenté, (0, 1), est entouré" in demo.alt_text()
+    assert demo.alt_text().endswith("Mal classé : (0, 0).")
+    for _ in range(3):
+        demo.next_button.click()
+    assert demo.alt_text().endswith("Tous les exemples sont bien classés.")
+    flat = widgets.perceptron_stepper(X=[[0, 0], [1, 1]], t=[0, 1], w0=[1, 0, 0])
+    assert "Pas de droite : le neurone répond 1 partout." in flat.alt_text()
+    many = widgets.perceptron_stepper(X=[[0, k] for k in range(6)], t=[1] * 6, w0=[-1, 0, -1])
+    assert many.alt_text().endswith("6 exemples sur 6 sont mal classés.")
 
 
 def test_stepper_reset_returns_to_w0_and_first_picture():
@@ -168,6 +211,14 @@ def test_playground_first_state_is_trained_and_drawn():
     assert demo.losses[-1] < 0.5 * demo.losses[0], "training did not reduce the loss"
     assert demo.accuracy > 0.9
     _png(demo.figure_output)
+    alt = _alt(demo.figure_output)
+    assert alt == demo.alt_text()
+    assert "« lunes »" in alt and "couches cachées 8-8, activation tanh" in alt
+    assert f"en {demo.epochs.value} époques" in alt
+    assert f"{100 * demo.accuracy:.1f} %".replace(".", ",") in alt
+    demo.dataset.value = "xor"
+    assert "« XOR (4 nuages) »" in _alt(demo.figure_output)
+    assert "aucun réseau n'est encore entraîné" in _alt(demo.figure_output)
 
 
 @pytest.mark.parametrize("dataset, activation", [("xor", "relu"), ("circles", "sigmoid"),

@@ -4,7 +4,9 @@ Each public function returns an ``ipywidgets.VBox`` subclass that also keeps the
 attributes, so the logic can be driven without a browser (``widget.next_button.click()``) and
 tested headless. Every figure is rendered to PNG and stored in an ``ipywidgets.Output`` as a
 display-data bundle: the first state is therefore already a picture, which the static HTML book
-shows even when no kernel runs behind the page.
+shows even when no kernel runs behind the page. The perceptron stepper and the playground also
+store, with the PNG, an HTML ``<img>`` whose ``alt`` text describes the current state (screen
+readers read it).
 
 * :func:`perceptron_stepper` -- one Rosenblatt update per click, hyperplane and normal vector
   redrawn (lecture 000, Lefort, slides "Perceptron - Rosenblatt (1957)" and "Un exemple : le OU").
@@ -28,6 +30,7 @@ array([0., 1., 0.])
 from __future__ import annotations
 
 import base64
+import html
 import io
 from typing import Any
 
@@ -46,24 +49,26 @@ __all__ = [
 ]
 
 
-def figure_bundle(fig: Figure, dpi: int = 80) -> dict[str, Any]:
+def figure_bundle(fig: Figure, dpi: int = 80, alt: str | None = None) -> dict[str, Any]:
     """Render a matplotlib figure to a Jupyter ``display_data`` output (PNG, base64).
 
     Setting ``Output.outputs = (bundle,)`` shows the picture in Jupyter and keeps it in the saved
-    widget state, so the executed HTML book displays it too.
+    widget state, so the executed HTML book displays it too. With ``alt``, the bundle also holds
+    an HTML ``<img>`` of the same PNG carrying that text alternative: Jupyter and the book's
+    widget manager prefer HTML to a bare PNG, which they draw without any ``alt``.
     """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return {
-        "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"),
-                 "text/plain": f"<Figure size {fig.get_figwidth():g}x{fig.get_figheight():g} in>"},
-        "metadata": {},
-    }
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = {"image/png": png,
+            "text/plain": f"<Figure size {fig.get_figwidth():g}x{fig.get_figheight():g} in>"}
+    if alt is not None:
+        data["text/html"] = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}">'
+    return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def _show(output: widgets.Output, fig: Figure) -> None:
-    output.outputs = (figure_bundle(fig),)
+def _show(output: widgets.Output, fig: Figure, alt: str | None = None) -> None:
+    output.outputs = (figure_bundle(fig, alt=alt),)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +201,26 @@ class PerceptronStepper(widgets.VBox):
         if self.converged:
             lines.append("<b>Convergence</b> : une époque entière sans erreur.")
         self.info.value = "<br>".join(lines)
-        _show(self.figure_output, self.figure())
+        _show(self.figure_output, self.figure(), self.alt_text())
+
+    def alt_text(self) -> str:
+        """The picture in words (French, like the labels): weights, line, misclassified examples."""
+        text = ("Plan (x1, x2) : exemples de sortie voulue 0 en ronds bleus, de sortie voulue 1 en "
+                f"carrés rouges ; poids w = ({_fmt(self.w)}). ")
+        if self.w[1] == 0 and self.w[2] == 0:
+            text += f"Pas de droite : le neurone répond {int(self.w[0] > 0)} partout. "
+        else:
+            text += ("La droite où le neurone hésite sépare le demi-plan où il répond 1, en rose, "
+                     "du reste ; le vecteur normal (w1, w2) est dessiné en flèche. ")
+        if self.last is not None:
+            text += f"L'exemple présenté, ({_fmt(self.last['x'][1:])}), est entouré en jaune. "
+        wrong = self.X[self._perceptron.predict(self.w, self.X) != self.t][:, 1:]
+        if len(wrong) == 0:
+            return text + "Tous les exemples sont bien classés."
+        if len(wrong) > 4:
+            return text + f"{len(wrong)} exemples sur {len(self.t)} sont mal classés."
+        listed = " ; ".join(f"({_fmt(x)})" for x in wrong)
+        return text + f"Mal classé{'s' if len(wrong) > 1 else ''} : {listed}."
 
 
 def perceptron_stepper(X: ArrayLike | None = None, t: ArrayLike | None = None,
@@ -592,7 +616,7 @@ class MLPPlayground(widgets.VBox):
         self.model, self.losses, self.accuracy = None, np.empty(0), float("nan")
         if redraw:
             self.info.value = "Nouvelles données : cliquez sur « Entraîner »."
-            _show(self.figure_output, self.figure())
+            _show(self.figure_output, self.figure(), self.alt_text())
 
     def train(self) -> None:
         """Train a fresh network with the current settings, then redraw."""
@@ -603,7 +627,22 @@ class MLPPlayground(widgets.VBox):
         self.accuracy = float(np.mean(self.predict_proba(self.X).argmax(1) == self.t))
         self.info.value = (f"Perte finale : {french_number(self.losses[-1], 3)}<br>"
                            f"Exactitude (apprentissage) : {french_number(100 * self.accuracy, 1)}\u202f%")
-        _show(self.figure_output, self.figure())
+        _show(self.figure_output, self.figure(), self.alt_text())
+
+    def alt_text(self) -> str:
+        """The picture in words (French, like the labels): data, network, loss, accuracy."""
+        points = (f"Deux graphiques. À gauche, les {len(self.t)} points du jeu de données "
+                  f"« {DATASETS[self.dataset.value]} », de la couleur de leur classe")
+        if self.model is None:
+            return points + (" ; aucun réseau n'est encore entraîné : pas de fond coloré, et la "
+                             "courbe de perte, à droite, est vide.")
+        hidden = self.hidden.value.replace(",", "-")
+        return (f"{points}, sur un fond qui indique la prédiction du réseau (couches cachées "
+                f"{hidden}, activation {ACTIVATION_LABELS[self.activation.value]}). À droite, "
+                "l'entropie croisée d'apprentissage en fonction de l'époque, en échelle "
+                f"logarithmique : de {french_number(self.losses[0], 3)} à "
+                f"{french_number(self.losses[-1], 3)} en {self.losses.size} époques. Exactitude "
+                f"sur les données d'apprentissage : {french_number(100 * self.accuracy, 1)} %.")
 
     def predict_proba(self, points: ArrayLike) -> np.ndarray:
         """Class probabilities of the trained network, shape ``(n_points, n_classes)``."""
