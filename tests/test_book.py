@@ -187,6 +187,38 @@ def test_book_builds_with_every_chapter_page(built_book):
         assert "dlcourse-setup" not in html, f"{chapter} shows the setup cell"
 
 
+def test_figures_have_alternative_texts(built_book):
+    """A screen reader reads a figure's alt attribute; myst-nb's default is the image's file
+    name. Every figure a chapter computes gets a French description (cell metadata
+    mystnb.image.alt, see test_alternative_texts_are_plain_text)."""
+    import re
+
+    unnamed = {}
+    for chapter in CHAPTERS:
+        html = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+        for img in re.findall(r"<img\b[^>]*>", html):
+            if "_images/" not in img:  # launch-button logos, which have their own alt
+                continue
+            alt = re.search(r'alt="([^"]*)"', img)
+            if alt is None or "_images/" in alt.group(1) or len(alt.group(1)) < 80:
+                unnamed.setdefault(chapter, []).append(img[:120])
+    assert not unnamed, f"figures without a description: {unnamed}"
+
+
+def test_alternative_texts_are_plain_text():
+    """Alt texts are read aloud or shown as text: no LaTeX, Markdown or code markup."""
+    bad = []
+    for chapter in CHAPTERS:
+        notebook = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+        for index, cell in enumerate(notebook["cells"]):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt")
+            if alt is None:
+                continue
+            if cell["cell_type"] != "code" or any(m in alt for m in ("$", "`", "\\", "**", "_{")) \
+                    or not 80 <= len(alt) <= 1000:
+                bad.append((chapter, index, alt[:60]))
+    assert not bad, f"alt texts that are not plain text of 80-1000 characters: {bad}"
+
 
 def _page_text(page: Path) -> str:
     import re
