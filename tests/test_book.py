@@ -280,10 +280,12 @@ def test_assets_are_served_by_the_book(built_book):
 
 
 def test_widget_pictures_have_alternative_texts(built_book):
-    """The pictures of the perceptron stepper and the playground are not <img> tags of the page
-    but part of its widget state: each is stored with an HTML image whose alt text describes it
-    (``dlcourse.widgets.figure_bundle(..., alt=...)``), which the book's widget manager draws."""
-    for chapter, words in (("02_perceptron", "Plan (x1, x2)"), ("04_retropropagation", "Deux graphiques")):
+    """The pictures of the perceptron stepper, the kernel explorer and the playground are not
+    <img> tags of the page but part of its widget state: each is stored with an HTML image whose
+    alt text describes it (``dlcourse.widgets.figure_bundle(..., alt=...)``), which the book's
+    widget manager draws."""
+    for chapter, words in (("02_perceptron", "Plan (x1, x2)"), ("04_retropropagation", "Deux graphiques"),
+                           ("08_convolution", "Deux images en niveaux de gris")):
         state = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
         assert f'alt=\\"{words}' in state, f"{chapter}: the widget's picture has no alt text"
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dlcourse import perceptron, widgets
+from dlcourse._french import french_number, localise
 
 
 def _png(output: ipywidgets.Output) -> bytes:
@@ -192,6 +193,11 @@ def test_kernel_explorer_edited_cell_gives_custom_kernel():
     np.testing.assert_allclose(demo.kernel, expected)
     np.testing.assert_allclose(demo.filtered, conv.filter_image(image, expected))
     assert _png(demo.figure_output) != before
+    # The picture's alt text follows the kernel: its first row now ends in the edited entry.
+    assert _alt(demo.figure_output) == demo.alt_text()
+    first_row = " ".join(localise(f"{v:.3g}") for v in expected[0])
+    assert f"« personnalisé », de lignes {first_row} ;" in demo.alt_text()
+    assert f"à {french_number(demo.filtered.max(), 2)}, du noir au blanc" in demo.alt_text()
 
 
 def test_kernel_explorer_rejects_bad_image():

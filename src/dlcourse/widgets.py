@@ -4,9 +4,8 @@ Each public function returns an ``ipywidgets.VBox`` subclass that also keeps the
 attributes, so the logic can be driven without a browser (``widget.next_button.click()``) and
 tested headless. Every figure is rendered to PNG and stored in an ``ipywidgets.Output`` as a
 display-data bundle: the first state is therefore already a picture, which the static HTML book
-shows even when no kernel runs behind the page. The perceptron stepper and the playground also
-store, with the PNG, an HTML ``<img>`` whose ``alt`` text describes the current state (screen
-readers read it).
+shows even when no kernel runs behind the page. Each demo also stores, with the PNG, an HTML
+``<img>`` whose ``alt`` text describes the current state (screen readers read it).
 
 * :func:`perceptron_stepper` -- one Rosenblatt update per click, hyperplane and normal vector
   redrawn (lecture 000, Lefort, slides "Perceptron - Rosenblatt (1957)" and "Un exemple : le OU").
@@ -40,7 +39,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from ._checks import as_float_array, one_of, positive_float
-from ._french import french_number
+from ._french import french_number, localise
 
 __all__ = [
     "perceptron_stepper", "kernel_explorer", "mlp_playground",
@@ -402,7 +401,15 @@ class KernelExplorer(widgets.VBox):
     def _update(self) -> None:
         self.kernel = self._read_grid()
         self.filtered = np.asarray(self._conv.filter_image(self.image, self.kernel))
-        _show(self.figure_output, self.figure())
+        _show(self.figure_output, self.figure(), self.alt_text())
+
+    def alt_text(self) -> str:
+        """The picture in words (French, like the labels): image, kernel, range of the response."""
+        rows = " ; ".join(" ".join(localise(f"{v:.3g}") for v in row) for row in self.kernel)
+        return (f"Deux images en niveaux de gris. À gauche, l'original ({self.description}) ; à "
+                f"droite, sa version filtrée par le noyau « {self.preset.label} », de lignes "
+                f"{rows}. Les valeurs filtrées vont de {french_number(self.filtered.min(), 2)} à "
+                f"{french_number(self.filtered.max(), 2)}, du noir au blanc.")
 
     def figure(self) -> Figure:
         """Original image beside the filtered one."""
