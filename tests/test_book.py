@@ -8,6 +8,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,8 @@ REQUIRED_REFERENCES = [
     "Simonyan", "Deep residual learning", "Hornik", "Pinkus", "rethinking generalization",
     "Buolamwini", "Caruana", "Rosenblatt", "Rumelhart", "Krizhevsky", "Vaswani",
 ]
+# Pages of the "Annexes" part of the TOC (Markdown pages in book/).
+ANNEXES = ["lexique", "bibliographie"]
 
 
 def _toc_files() -> list[str]:
@@ -55,6 +58,9 @@ def test_every_chapter_exists_and_is_in_the_toc():
     for chapter in CHAPTERS:
         assert f"book/{chapter}" in files, f"{chapter} missing from _toc.yml"
         assert (ROOT / "book" / f"{chapter}.ipynb").exists(), f"book/{chapter}.ipynb missing"
+    for annex in ANNEXES:
+        assert f"book/{annex}" in files, f"{annex} missing from _toc.yml"
+        assert (ROOT / "book" / f"{annex}.md").exists(), f"book/{annex}.md missing"
     for f in files:
         assert any((ROOT / f).with_suffix(s).exists() for s in (".ipynb", ".md")), f"TOC names missing {f}"
 
@@ -156,6 +162,88 @@ def test_chapter_13_computes_on_the_numbers_its_tables_show():
         assert table == list(_literal("13_limites", name).values()), name
 
 
+# ------------------------------------------------------------------- the lexicon (book/lexique.md)
+
+LEXIQUE = ROOT / "book" / "lexique.md"
+# {doc}`03_descente_gradient` or {doc}`chapitre 3 <03_descente_gradient>`: the target.
+_DOC_LINK = re.compile(r"\{doc\}`(?:[^`<]*<)?([^`<>]+)>?`")
+
+
+@functools.lru_cache(maxsize=None)
+def _chapter_words(chapter: str) -> str:
+    """A chapter's prose as the reader sees its words: Markdown emphasis dropped, typographic
+    apostrophes made plain, white space collapsed, lower case."""
+    text = "\n".join(_markdown_cells(chapter)).replace("\u2019", "'").replace("*", "")
+    return " ".join(text.split()).lower()
+
+
+def _term_pattern(term: str) -> re.Pattern:
+    """The term as a phrase, each of its words allowed a plural s or x."""
+    pieces = re.split(r"(\W+)", term.lower())
+    body = "".join(re.escape(p) + ("[sx]?" if re.match(r"\w", p) else "") for p in pieces if p)
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def _glossary_entries() -> list[tuple[str, str]]:
+    """(term, definition) pairs of the page's {glossary} block, definitions joined on one line."""
+    text = LEXIQUE.read_text(encoding="utf-8")
+    block = re.search(r"^```\{glossary\}\n(.*?)^```", text, flags=re.S | re.M)
+    assert block, "book/lexique.md has no {glossary} block"
+    entries: list[tuple[str, str]] = []
+    for line in block.group(1).splitlines():
+        if not line.strip() or line.startswith(":"):  # blank lines and directive options
+            continue
+        if line[0].isspace():
+            assert entries, f"definition before any term: {line!r}"
+            term, definition = entries[-1]
+            entries[-1] = (term, f"{definition} {line.strip()}".strip())
+        else:
+            entries.append((line.strip(), ""))
+    return entries
+
+
+def test_lexicon_entries_give_english_and_a_chapter_that_uses_the_term():
+    """Every glossary entry opens on its English equivalent in italics (`*loss* ou *cost*.`) and
+    points with {doc} to chapters whose prose really uses the French term (a plural allowed)."""
+    entries = _glossary_entries()
+    assert len(entries) >= 60, f"only {len(entries)} entries in the lexicon"
+    terms = [term.lower() for term, _ in entries]
+    assert len(set(terms)) == len(terms), \
+        f"duplicate terms: {sorted({t for t in terms if terms.count(t) > 1})}"
+    english = re.compile(r"\*[^*]+\*(?: ou \*[^*]+\*)*\.(?:\s|$)")
+    bad = []
+    for term, definition in entries:
+        if not english.match(definition):
+            bad.append(f"{term}: the definition does not start with the English term in italics and a period")
+        chapters = _DOC_LINK.findall(definition)
+        if not chapters:
+            bad.append(f"{term}: no {{doc}} link to a chapter")
+        for chapter in chapters:
+            if chapter not in CHAPTERS:
+                bad.append(f"{term}: links to {chapter}, which is not a chapter")
+            elif not _term_pattern(term).search(_chapter_words(chapter)):
+                bad.append(f"{term}: not found in {chapter}")
+    assert not bad, "lexicon entries to fix:\n" + "\n".join(bad)
+
+
+def test_lexicon_notations_are_those_of_the_chapters():
+    """Each symbol of the notation table is written, as is, in the chapter the table names."""
+    text = LEXIQUE.read_text(encoding="utf-8")
+    section = text.split("## Notations", 1)[1].split("\n## ", 1)[0]
+    rows = _markdown_table(section)
+    assert len(rows) >= 15, f"only {len(rows)} symbols in the notation table"
+    bad = []
+    for symbol, _meaning, where in rows:
+        chapters = _DOC_LINK.findall(where)
+        if not chapters or any(c not in CHAPTERS for c in chapters):
+            bad.append(f"{symbol}: introduced in {where!r}, not a chapter link")
+            continue
+        source = "\n".join(cell for c in chapters for cell in _markdown_cells(c))
+        bad += [f"{symbol}: ${tex}$ not in {chapters}" for tex in re.findall(r"\$([^$]+)\$", symbol)
+                if tex not in source]
+    assert not bad, "notations to fix:\n" + "\n".join(bad)
+
+
 # ---------------------------------------------------------------------------------- the build
 
 @pytest.fixture(scope="session")
@@ -185,6 +273,8 @@ def test_book_builds_with_every_chapter_page(built_book):
         assert "Traceback (most recent call last)" not in html, f"{chapter} shows a traceback"
         # The Colab/Binder install cell stays in the notebook, out of the reading.
         assert "dlcourse-setup" not in html, f"{chapter} shows the setup cell"
+    for annex in ANNEXES:
+        assert (built_book / "book" / f"{annex}.html").exists(), f"annex page {annex} not built"
 
 
 def test_figures_have_alternative_texts(built_book):
