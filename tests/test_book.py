@@ -356,6 +356,48 @@ def test_bibliography_resolves(built_book):
         assert 'href="bibliographie.html#' in html, f"{chapter} cites nothing"
 
 
+# Glossary terms that the first chapter of their entry does not link to the lexicon, each with
+# the reason (the {term} link needs the term in that chapter's running prose, outside headings,
+# formulas, code, links, directive titles and table headers).
+LEXICON_TERMS_NOT_LINKED = {
+    # Chapter 11 names it only in the heading of section 11.3; its prose says « raccourci » and
+    # « bloc résiduel ».
+    "connexion résiduelle",
+}
+
+
+def test_lexicon_terms_are_linked_from_their_first_chapter(built_book):
+    """A student who meets a technical term can click it and read its English equivalent: the
+    first chapter that an entry of the lexicon points to links the term ({term} role) to the
+    entry's anchor on the built lexicon page, except the terms of LEXICON_TERMS_NOT_LINKED."""
+    import html
+
+    entries = _glossary_entries()
+    lexicon = (built_book / "book" / "lexique.html").read_text(encoding="utf-8")
+    anchors = {}  # term as written in book/lexique.md -> id of its <dt> on the built page
+    for anchor, label in re.findall(r'<dt id="(term-[^"]+)"[^>]*>(.*?)(?:<a class="headerlink"|</dt>)',
+                                    lexicon, flags=re.S):
+        term = html.unescape(re.sub(r"<[^>]+>", "", label)).replace("\u2019", "'").strip()
+        anchors[term] = anchor
+    assert len(anchors) == len(entries), \
+        f"{len(anchors)} glossary anchors on lexique.html for {len(entries)} entries"
+    terms = {term for term, _ in entries}
+    assert LEXICON_TERMS_NOT_LINKED <= terms, \
+        f"not glossary terms: {sorted(LEXICON_TERMS_NOT_LINKED - terms)}"
+    unlinked, linked_anyway = [], []
+    for term, definition in entries:
+        chapter = _DOC_LINK.findall(definition)[0]
+        page = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+        linked = f'href="lexique.html#{anchors[term]}"' in page
+        if term in LEXICON_TERMS_NOT_LINKED:
+            if linked:
+                linked_anyway.append(term)
+        elif not linked:
+            unlinked.append(f"{term} ({chapter})")
+    assert not unlinked, "terms not linked to the lexicon from their first chapter:\n" + "\n".join(unlinked)
+    assert not linked_anyway, f"linked now, remove them from LEXICON_TERMS_NOT_LINKED: {linked_anyway}"
+
+
 def test_assets_are_served_by_the_book(built_book):
     """No formula or widget may depend on a CDN (offline machines, exam rooms)."""
     assert (built_book / "_static" / "mathjax" / "tex-chtml-full.js").exists()
