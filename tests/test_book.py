@@ -359,11 +359,7 @@ def test_bibliography_resolves(built_book):
 # Glossary terms that the first chapter of their entry does not link to the lexicon, each with
 # the reason (the {term} link needs the term in that chapter's running prose, outside headings,
 # formulas, code, links, directive titles and table headers).
-LEXICON_TERMS_NOT_LINKED = {
-    # Chapter 11 names it only in the heading of section 11.3; its prose says « raccourci » and
-    # « bloc résiduel ».
-    "connexion résiduelle",
-}
+LEXICON_TERMS_NOT_LINKED: set[str] = set()
 
 
 def test_lexicon_terms_are_linked_from_their_first_chapter(built_book):
