@@ -163,9 +163,23 @@ def test_check_value():
 def test_student_exception_becomes_a_french_message():
     with pytest.raises(AssertionError) as err:
         check_function(lambda x: 1 / 0, lambda x: x, [case(1.0, label="un")], name="f")
+    # The inputs follow, so that the student can reproduce the failing call.
     assert str(err.value) == ("La fonction « f » a levé une exception (cas 1 sur 1 : un) : "
-                              "ZeroDivisionError: division by zero")
+                              "ZeroDivisionError: division by zero\n  entrées : 1.0")
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_in_place_message_names_the_students_parameter():
+    """The student reads their own parameter names, not the reference's."""
+    def reference(x):
+        return x + 1
+
+    def student(z):
+        z += 1
+        return z
+
+    with pytest.raises(AssertionError, match="modifie son argument « z » sur place"):
+        check_function(student, reference, [case(np.zeros(3))], name="f")
 
 
 def test_infinite_loop_is_stopped():

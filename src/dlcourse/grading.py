@@ -780,9 +780,14 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
         expected = reference_fn(*ref_args, **ref_kwargs)
         kept = _kept_inputs(c, ref_args, ref_kwargs)
         args, kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
-        got = call_student(student_fn, args, kwargs,
-                           name=name, forbid=forbid, forbid_reference=forbid_reference,
-                           max_seconds=max_seconds, where=where)
+        try:
+            got = call_student(student_fn, args, kwargs,
+                               name=name, forbid=forbid, forbid_reference=forbid_reference,
+                               max_seconds=max_seconds, where=where)
+        except ShortcutError:
+            raise
+        except AssertionError as err:  # an exception or a timeout: show the case that caused it
+            raise AssertionError(f"{err}\n  entrées : {_fmt_case(c)}") from None
         if output is not None:
             expected = output(expected)
             try:
@@ -800,7 +805,7 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
         for key, before in kept.items():
             after = args[key] if isinstance(key, int) else kwargs[key]
             if not _same_array(before, after):
-                label = _argument_label(reference_fn, key)
+                label = _argument_label(student_fn, key)  # the name the student reads
                 raise AssertionError(
                     f"La fonction « {name} » modifie son argument {label} sur place{where} : "
                     f"elle doit le laisser intact. Travaillez sur une copie (x = x.copy()) ou "
