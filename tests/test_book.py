@@ -65,6 +65,12 @@ def test_every_chapter_exists_and_is_in_the_toc():
         assert any((ROOT / f).with_suffix(s).exists() for s in (".ipynb", ".md")), f"TOC names missing {f}"
 
 
+@functools.lru_cache(maxsize=None)
+def _chapter(chapter: str) -> dict:
+    """The notebook book/<chapter>.ipynb, parsed once per session (tests only read it)."""
+    return json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+
+
 def _notebooks():
     return sorted(p for d in ("book", "solutions", "exercises") for p in (ROOT / d).rglob("*.ipynb")
                   if ".ipynb_checkpoints" not in p.parts)
@@ -93,8 +99,7 @@ def test_chapters_show_package_code_not_copies():
                               if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
     copies = []
     for chapter in CHAPTERS:
-        nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-        for cell in nb["cells"]:
+        for cell in _chapter(chapter)["cells"]:
             if cell["cell_type"] != "code":
                 continue
             src = "".join(cell["source"])
@@ -109,15 +114,12 @@ def test_chapters_show_package_code_not_copies():
 
 
 def _markdown_cells(chapter: str) -> list[str]:
-    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    return ["".join(c["source"]) for c in _chapter(chapter)["cells"] if c["cell_type"] == "markdown"]
 
 
 def test_glued_numbers_are_written_the_french_way():
     """`{glue:text}`x:.2f`` prints Python's decimal point; numbers in the prose go through
     `glue_number` (decimal comma) and `{glue:md}`."""
-    import re
-
     offenders = [f"{chapter}: {m.group(0)}" for chapter in CHAPTERS for cell in _markdown_cells(chapter)
                  for m in re.finditer(r"\{glue:text\}`[A-Za-z_0-9]+:[^`]*[efg%]`", cell)]
     assert not offenders, f"use glue_number and {{glue:md}} for these numbers: {offenders}"
@@ -281,8 +283,6 @@ def test_figures_have_alternative_texts(built_book):
     """A screen reader reads a figure's alt attribute; myst-nb's default is the image's file
     name. Every figure a chapter computes gets a French description (cell metadata
     mystnb.image.alt, see test_alternative_texts_are_plain_text)."""
-    import re
-
     unnamed = {}
     for chapter in CHAPTERS:
         html = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
@@ -299,8 +299,7 @@ def test_alternative_texts_are_plain_text():
     """Alt texts are read aloud or shown as text: no LaTeX, Markdown or code markup."""
     bad = []
     for chapter in CHAPTERS:
-        notebook = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-        for index, cell in enumerate(notebook["cells"]):
+        for index, cell in enumerate(_chapter(chapter)["cells"]):
             alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt")
             if alt is None:
                 continue
@@ -311,8 +310,6 @@ def test_alternative_texts_are_plain_text():
 
 
 def _page_text(page: Path) -> str:
-    import re
-
     html = page.read_text(encoding="utf-8")
     html = re.sub(r"<(script|style|pre)\b.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"<[^>]+>", "", html)
@@ -321,8 +318,6 @@ def _page_text(page: Path) -> str:
 def test_pages_are_typeset_as_french_prose(built_book):
     """Sphinx's smart quotes turn an apostrophe before markup (l'**apprentissage**) into a closing
     double quote, and Markdown tables printed by code stay raw unless parsed as MyST."""
-    import re
-
     elided = re.compile(r"(?<![A-Za-zÀ-ÿ])(?:[ldnsjcmtLDNSJCMT]|[Qq]u|[Jj]usqu|[Ll]orsqu|[Pp]uisqu)”")
     pages = sorted(p for p in built_book.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
     bad_quotes = {p.name: elided.findall(_page_text(p)) for p in pages}
@@ -356,16 +351,10 @@ def test_bibliography_resolves(built_book):
         assert 'href="bibliographie.html#' in html, f"{chapter} cites nothing"
 
 
-# Glossary terms that the first chapter of their entry does not link to the lexicon, each with
-# the reason (the {term} link needs the term in that chapter's running prose, outside headings,
-# formulas, code, links, directive titles and table headers).
-LEXICON_TERMS_NOT_LINKED: set[str] = set()
-
-
 def test_lexicon_terms_are_linked_from_their_first_chapter(built_book):
     """A student who meets a technical term can click it and read its English equivalent: the
     first chapter that an entry of the lexicon points to links the term ({term} role) to the
-    entry's anchor on the built lexicon page, except the terms of LEXICON_TERMS_NOT_LINKED."""
+    entry's anchor on the built lexicon page."""
     import html
 
     entries = _glossary_entries()
@@ -377,21 +366,13 @@ def test_lexicon_terms_are_linked_from_their_first_chapter(built_book):
         anchors[term] = anchor
     assert len(anchors) == len(entries), \
         f"{len(anchors)} glossary anchors on lexique.html for {len(entries)} entries"
-    terms = {term for term, _ in entries}
-    assert LEXICON_TERMS_NOT_LINKED <= terms, \
-        f"not glossary terms: {sorted(LEXICON_TERMS_NOT_LINKED - terms)}"
-    unlinked, linked_anyway = [], []
+    unlinked = []
     for term, definition in entries:
         chapter = _DOC_LINK.findall(definition)[0]
         page = (built_book / "book" / f"{chapter}.html").read_text(encoding="utf-8")
-        linked = f'href="lexique.html#{anchors[term]}"' in page
-        if term in LEXICON_TERMS_NOT_LINKED:
-            if linked:
-                linked_anyway.append(term)
-        elif not linked:
+        if f'href="lexique.html#{anchors[term]}"' not in page:
             unlinked.append(f"{term} ({chapter})")
     assert not unlinked, "terms not linked to the lexicon from their first chapter:\n" + "\n".join(unlinked)
-    assert not linked_anyway, f"linked now, remove them from LEXICON_TERMS_NOT_LINKED: {linked_anyway}"
 
 
 def test_assets_are_served_by_the_book(built_book):

@@ -66,7 +66,7 @@ def figure_bundle(fig: Figure, dpi: int = 80, alt: str | None = None) -> dict[st
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def _show(output: widgets.Output, fig: Figure, alt: str | None = None) -> None:
+def _show(output: widgets.Output, fig: Figure, alt: str) -> None:
     output.outputs = (figure_bundle(fig, alt=alt),)
 
 
@@ -639,13 +639,12 @@ class MLPPlayground(widgets.VBox):
     def alt_text(self) -> str:
         """The picture in words (French, like the labels): data, network, loss, accuracy."""
         points = (f"Deux graphiques. À gauche, les {len(self.t)} points du jeu de données "
-                  f"« {DATASETS[self.dataset.value]} », de la couleur de leur classe")
+                  f"« {self.dataset.label} », de la couleur de leur classe")
         if self.model is None:
             return points + (" ; aucun réseau n'est encore entraîné : pas de fond coloré, et la "
                              "courbe de perte, à droite, est vide.")
-        hidden = self.hidden.value.replace(",", "-")
         return (f"{points}, sur un fond qui indique la prédiction du réseau (couches cachées "
-                f"{hidden}, activation {ACTIVATION_LABELS[self.activation.value]}). À droite, "
+                f"{self.hidden.label}, activation {self.activation.label}). À droite, "
                 "l'entropie croisée d'apprentissage en fonction de l'époque, en échelle "
                 f"logarithmique : de {french_number(self.losses[0], 3)} à "
                 f"{french_number(self.losses[-1], 3)} en {self.losses.size} époques. Exactitude "
