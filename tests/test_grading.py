@@ -165,8 +165,60 @@ def test_student_exception_becomes_a_french_message():
         check_function(lambda x: 1 / 0, lambda x: x, [case(1.0, label="un")], name="f")
     # The inputs follow, so that the student can reproduce the failing call.
     assert str(err.value) == ("La fonction « f » a levé une exception (cas 1 sur 1 : un) : "
-                              "ZeroDivisionError: division by zero\n  entrées : 1.0")
+                              "ZeroDivisionError: division by zero — en clair : une division par "
+                              "zéro.\n  entrées : 1.0")
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def _message(fn, *args):
+    with pytest.raises(AssertionError) as err:
+        grading.call_student(fn, args, name=getattr(fn, "__name__", "f"))
+    return str(err.value)
+
+
+@pytest.mark.parametrize("body, gloss", [
+    (lambda: np.ones(3) + np.ones(4), "formes incompatibles dans une opération élément par élément"),
+    (lambda: np.ones((2, 3)) @ np.ones((2, 3)), "produit matriciel (@) entre des formes incompatibles"),
+    (lambda: np.ones(6).reshape(4, 2), "reshape vers une forme"),
+    (lambda: undefined_name, "un nom qui n'existe pas"),  # noqa: F821
+    (lambda: None + 1, "une valeur None, souvent le résultat d'une fonction sans return"),
+    (lambda: np.ones(3)[5], "un indice hors des limites du tableau"),
+    (lambda: np.ones(3).nope, "un attribut ou une méthode qui n'existe pas"),
+])
+def test_usual_python_errors_get_a_french_gloss(body, gloss):
+    """NumPy's and Python's English messages are kept (searchable) and explained in French."""
+    message = _message(lambda x: body(), 1.0)
+    assert " a levé une exception : " in message and " — en clair : " in message and gloss in message
+
+
+def test_an_unknown_exception_gets_no_gloss():
+    def f(x):
+        raise RuntimeError("custom")
+    assert _message(f, 1.0) == "La fonction « f » a levé une exception : RuntimeError: custom"
+
+
+def test_a_function_not_written_yet_is_named():
+    """The blank release raises NotImplementedError: say which function to write, even when
+    the graded function calls another one that is not written yet."""
+    def backward(x):
+        raise NotImplementedError()
+
+    def train(x):
+        return backward(x) + 1
+
+    class Net:
+        def __init__(self, x):
+            raise NotImplementedError()
+
+    assert _message(backward, 1.0) == ("La fonction « backward » n'est pas encore écrite : remplacez "
+                                       "« raise NotImplementedError() » par votre code.")
+    assert _message(train, 1.0) == ("La fonction « train » appelle « backward », qui n'est pas encore "
+                                    "écrite (elle lève NotImplementedError) : écrivez-la d'abord.")
+    assert _message(Net, 1.0).startswith("La classe « Net » n'est pas encore écrite (méthode « __init__ »)")
+    with pytest.raises(AssertionError) as err:
+        grading.check_raises(backward, [case(-1.0)], name="backward")
+    assert str(err.value) == ("La fonction « backward » n'est pas encore écrite (cas 1 sur 1) : "
+                              "remplacez « raise NotImplementedError() » par votre code.")
 
 
 def test_in_place_message_names_the_students_parameter():

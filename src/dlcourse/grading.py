@@ -666,6 +666,67 @@ def _forbid_list(forbid: Iterable[Any], forbid_reference: bool) -> list[Any]:
     return [*(REFERENCE_MODULES if forbid_reference else ()), *forbid]
 
 
+# Python's and NumPy's messages are English: a French gloss of the usual ones, matched on
+# the message (most specific first), then on the exception's class.
+_GLOSSES_BY_MESSAGE = (
+    ("could not be broadcast", "deux tableaux de formes incompatibles dans une opération "
+                               "élément par élément ; affichez leurs .shape"),
+    ("mismatch in its core dimension", "produit matriciel (@) entre des formes incompatibles : "
+                                       "le nombre de colonnes de gauche doit égaler le nombre "
+                                       "de lignes de droite"),
+    ("shapes", "formes incompatibles ; affichez les .shape des tableaux en jeu"),
+    ("cannot reshape", "reshape vers une forme qui n'a pas le même nombre d'éléments"),
+    ("is not defined", "un nom qui n'existe pas : faute de frappe, ou variable d'une "
+                       "cellule non exécutée ?"),
+    ("'NoneType'", "une valeur None, souvent le résultat d'une fonction sans return"),
+    ("unsupported operand", "une opération entre des types incompatibles"),
+    ("not subscriptable", "des crochets sur un objet qui n'est pas un tableau"),
+    ("not iterable", "une boucle ou un dépaquetage sur un objet qui n'est pas une séquence"),
+    ("out of bounds", "un indice hors des limites du tableau"),
+)
+_GLOSSES_BY_TYPE = (
+    (RecursionError, "une récursion sans fin"),
+    (ZeroDivisionError, "une division par zéro"),
+    (IndexError, "un indice hors des limites"),
+    (KeyError, "une clé absente du dictionnaire"),
+    (AttributeError, "un attribut ou une méthode qui n'existe pas sur cet objet"),
+    (MemoryError, "un tableau bien trop grand pour la mémoire"),
+)
+
+
+def _gloss(err: BaseException) -> str:
+    """`` — en clair : …`` for the usual exceptions, else ``""``."""
+    text = str(err)
+    for fragment, gloss in _GLOSSES_BY_MESSAGE:
+        if fragment in text:
+            return f" — en clair : {gloss}."
+    for kind, gloss in _GLOSSES_BY_TYPE:
+        if isinstance(err, kind):
+            return f" — en clair : {gloss}."
+    return ""
+
+
+def _not_written(err: NotImplementedError, fn: Callable, name: str, where: str) -> str:
+    """The blank release's ``raise NotImplementedError()``, in ``fn`` itself or in a function
+    it calls (e.g. train_xor calling a backward not written yet): say which one to write."""
+    fn = getattr(fn, "_student_target", fn)  # check_raises's wrapper stands for the student's fn
+    who = f"La classe « {name} »" if isinstance(fn, type) else f"La fonction « {name} »"
+    tb = err.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    raiser = tb.tb_frame.f_code
+    if isinstance(fn, type):  # a class: its own methods, e.g. __init__ or forward
+        own = {getattr(inspect_unwrap(m), "__code__", None) for m in vars(fn).values()}
+    else:
+        own = {getattr(inspect_unwrap(getattr(fn, "__func__", fn)), "__code__", None)}
+    if raiser in own:
+        method = f" (méthode « {raiser.co_name} »)" if isinstance(fn, type) else ""
+        return (f"{who} n'est pas encore écrite{method}{where} : remplacez "
+                "« raise NotImplementedError() » par votre code.")
+    return (f"{who} appelle « {raiser.co_name} », qui n'est pas encore écrite{where} "
+            "(elle lève NotImplementedError) : écrivez-la d'abord.")
+
+
 def call_student(fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
                  name: str | None = None, forbid: Iterable[Any] = (),
                  forbid_reference: bool = True, max_seconds: float | None = 10.0,
@@ -696,7 +757,7 @@ def call_student(fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
         Appended to messages, e.g. " (cas 3 sur 20 : …)".
     """
     name = name or getattr(fn, "__name__", "votre fonction")
-    who = f"La fonction « {name} »"
+    who = f"La classe « {name} »" if isinstance(fn, type) else f"La fonction « {name} »"
     if not callable(fn):
         raise AssertionError(f"« {name} » n'est pas une fonction (objet de type "
                              f"{type(fn).__name__}).")
@@ -713,10 +774,12 @@ def call_student(fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
                 result = fn(*args, **kwargs)
             except _Timeout:
                 raise
+            except NotImplementedError as err:
+                raise AssertionError(_not_written(err, fn, name, where)) from None
             except (Exception, SystemExit) as err:
                 text = str(err).strip() or "(sans message)"
                 raise AssertionError(f"{who} a levé une exception{where} : "
-                                     f"{type(err).__name__}: {text}") from None
+                                     f"{type(err).__name__}: {text}{_gloss(err)}") from None
             if fired[0]:
                 raise _Timeout()
     except _Timeout:
@@ -881,6 +944,7 @@ def check_raises(student_fn: Callable, cases: Iterable[Case | tuple],
                 return ("returned", student_fn(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)))
             except wanted:
                 return ("raised", None)
+        _call._student_target = student_fn
         try:
             outcome, value = call_student(_call, name=name, forbid=forbid,
                                           forbid_reference=forbid_reference,
