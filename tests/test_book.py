@@ -408,16 +408,20 @@ def _chromium() -> tuple[str, str] | None:
 
 
 @pytest.fixture(scope="module")
-def served_book(built_book):
+def served_book(built_book, tmp_path_factory):
+    """The built book served under a sub-path, as GitHub Pages or a university's web space
+    serve it (https://host/<course>/…): links and assets must be relative to work there."""
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(QuietHandler, directory=str(built_book))
+    site = tmp_path_factory.mktemp("site")
+    (site / "cours-dl").symlink_to(built_book, target_is_directory=True)
+    handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"http://127.0.0.1:{server.server_address[1]}/cours-dl"
     server.shutdown()
 
 
@@ -451,6 +455,14 @@ def test_headless_browser_sees_title_formula_and_figure(served_book, page):
         if page == "book/02_perceptron":
             # The perceptron stepper's static state is drawn by the book's own widget manager.
             WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".widget-button"))
+        # Everything the page loaded came from the book's own folder, and arrived.
+        loaded = driver.execute_script(
+            "return performance.getEntriesByType('resource').concat("
+            "performance.getEntriesByType('navigation')).map(e => [e.name, e.responseStatus || 0])")
+        foreign = [url for url, _ in loaded if not url.startswith((served_book + "/", "data:", "blob:"))]
+        assert not foreign, f"{page} loads from outside the book: {foreign}"
+        failed = [(url, status) for url, status in loaded if status >= 400]
+        assert not failed, f"{page}: requests that failed: {failed}"
         shots = ROOT / "_build" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shots / (page.replace("/", "_") + ".png")))
