@@ -222,6 +222,10 @@ def test_untouched_release_scores_zero(graded):
     r = graded.results["1002"]
     assert r.status == "ok" and r.score == 0.0
     assert set(_cell_scores(graded, "1002")) == set(graded.points) | set(graded.manual)
+    # Its feedback says, in French, which function is still to write.
+    feedback = _visible_text(graded.course / "feedback" / "1002" / graded.assignment
+                             / graded.notebook.replace(".ipynb", ".html"))
+    assert "n'est pas encore écrite : remplacez" in feedback
 
 
 def test_variants_lose_exactly_their_points(graded):
@@ -582,6 +586,30 @@ def test_feedback_keeps_only_the_message_of_errors_in_test_cells():
         traceback=["Cell In[3], line 5", "grading.check_function(secret)"])]
     out, _ = StripTracebacks().preprocess(nb, {})
     assert out.cells[0].outputs[0]["traceback"] == ["AssertionError: message en français"]
+
+
+def test_feedback_names_the_function_not_written_and_glosses_python_errors():
+    """A visible test that runs a blank function, or hits a NumPy error, reads French."""
+    test_meta = {"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", metadata=test_meta),
+                                         nbformat.v4.new_code_cell("y", metadata=test_meta)])
+    # IPython's own traceback of a blank forward called by a visible test (colours included).
+    nb.cells[0].outputs = [nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[
+        "\x1b[31mNotImplementedError\x1b[39m                       Traceback (most recent call last)",
+        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[2]\x1b[39m\x1b[32m, line 2\x1b[39m\n----> 2 forward(1)\n",
+        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[1]\x1b[39m\x1b[32m, line 4\x1b[39m, in "
+        "\x1b[36mforward\x1b[39m\x1b[34m(x)\x1b[39m\n----> 4     raise NotImplementedError()\n",
+        "\x1b[31mNotImplementedError\x1b[39m: "])]
+    nb.cells[1].outputs = [nbformat.v4.new_output(
+        "error", ename="ValueError", evalue="operands could not be broadcast together with shapes (3,) (4,)",
+        traceback=["Cell In[3], line 5", "secret"])]
+    out, _ = StripTracebacks().preprocess(nb, {})
+    blank, numpy_error = (c.outputs[0]["traceback"] for c in out.cells)
+    assert blank == ["NotImplementedError: « forward » n'est pas encore écrite : remplacez "
+                     "« raise NotImplementedError() » par votre code."]
+    assert numpy_error == ["ValueError: operands could not be broadcast together with shapes (3,) (4,) — "
+                           "en clair : deux tableaux de formes incompatibles dans une opération élément "
+                           "par élément ; affichez leurs .shape."]
 
 
 def test_feedback_explains_a_cell_stopped_at_the_time_limit_in_french():

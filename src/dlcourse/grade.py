@@ -46,6 +46,8 @@ from typing import Sequence
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from . import grading
+
 __all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_names",
            "grade_assignment", "main"]
 
@@ -97,9 +99,23 @@ class StripTracebacks(Preprocessor):
                 output["traceback"] = ([] if is_test else output.get("traceback", [])[1:-1]) \
                     + [f"Interruption : {TIMEOUT_MESSAGE}"]
             elif is_test:
-                output["traceback"] = [f"{output.get('ename', 'Error')}: "
-                                       f"{output.get('evalue', '')}"]
+                ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+                if ename == "NotImplementedError":  # a visible test ran a function not written yet
+                    output["evalue"] = evalue = _not_written(output.get("traceback", []))
+                elif ename != "AssertionError":  # Python's or NumPy's English words
+                    output["evalue"] = evalue = evalue + grading.gloss(ename, evalue)
+                output["traceback"] = [f"{ename}: {evalue}"]
         return cell, resources
+
+
+def _not_written(traceback: list[str]) -> str:
+    """French for a bare NotImplementedError, naming the function from the traceback's last
+    frame ("Cell In[4], line 3, in forward(params, X)"): the student's own code."""
+    frames = [re.search(r", in (\w+)\(", re.sub(r"\x1b\[[0-9;]*m", "", entry)) for entry in traceback]
+    names = [m.group(1) for m in frames if m]
+    which = f"« {names[-1]} »" if names else "une fonction testée ici"
+    return (f"{which} n'est pas encore écrite : remplacez « raise NotImplementedError() » "
+            "par votre code.")
 
 
 @dataclass

@@ -695,14 +695,21 @@ _GLOSSES_BY_TYPE = (
 
 
 def _gloss(err: BaseException) -> str:
-    """`` — en clair : …`` for the usual exceptions, else ``""``."""
-    text = str(err)
-    for fragment, gloss in _GLOSSES_BY_MESSAGE:
-        if fragment in text:
-            return f" — en clair : {gloss}."
-    for kind, gloss in _GLOSSES_BY_TYPE:
-        if isinstance(err, kind):
-            return f" — en clair : {gloss}."
+    return gloss(type(err).__name__, str(err))
+
+
+def gloss(ename: str, message: str) -> str:
+    """`` — en clair : …``, a French reading of a usual Python/NumPy error, else ``""``.
+
+    ``ename`` is the exception's class name (as in a notebook's error output), ``message``
+    its text: ``gloss("ZeroDivisionError", "division by zero")``.
+    """
+    for fragment, text in _GLOSSES_BY_MESSAGE:
+        if fragment in message:
+            return f" — en clair : {text}."
+    for kind, text in _GLOSSES_BY_TYPE:
+        if ename == kind.__name__ or any(ename == sub.__name__ for sub in kind.__subclasses__()):
+            return f" — en clair : {text}."
     return ""
 
 
