@@ -19,9 +19,11 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 venv: $(BIN)/.installed
 
-# Build the HTML book into _build/html, executing every chapter (cached in _build/.jupyter_cache).
+# Build the HTML book into _build/html, executing every chapter (cached in _build/.jupyter_cache;
+# tools/book_cache.py empties the cache when src/dlcourse changed, which the cache cannot see).
 book: venv
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	$(BIN)/jupyter-book build . --warningiserror --keep-going $$($(BIN)/python tools/book_cache.py check)
+	$(BIN)/python tools/book_cache.py record
 
 # Run the whole test suite (unit tests, nbgrader round trips, book build, browser check) on two
 # workers, one file per worker at a time. One torch thread per process: two workers with two
