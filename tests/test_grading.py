@@ -183,6 +183,7 @@ def _message(fn, *args):
     (lambda: undefined_name, "un nom qui n'existe pas"),  # noqa: F821
     (lambda: None + 1, "une valeur None, souvent le résultat d'une fonction sans return"),
     (lambda: np.ones(3)[5], "un indice hors des limites du tableau"),
+    (lambda: np.ones(3).sum(axis=1), "un axe (axis=…) que ce tableau n'a pas"),
     (lambda: np.ones(3).nope, "un attribut ou une méthode qui n'existe pas"),
 ])
 def test_usual_python_errors_get_a_french_gloss(body, gloss):

@@ -682,6 +682,7 @@ _GLOSSES_BY_MESSAGE = (
     ("unsupported operand", "une opération entre des types incompatibles"),
     ("not subscriptable", "des crochets sur un objet qui n'est pas un tableau"),
     ("not iterable", "une boucle ou un dépaquetage sur un objet qui n'est pas une séquence"),
+    ("out of bounds for array of dimension", "un axe (axis=…) que ce tableau n'a pas"),
     ("out of bounds", "un indice hors des limites du tableau"),
 )
 _GLOSSES_BY_TYPE = (
