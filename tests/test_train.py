@@ -203,6 +203,19 @@ def test_history_and_evaluate_measure_what_they_say():
     assert history.train_acc[0] == pytest.approx((logits.argmax(1) == y).float().mean().item())
 
 
+@pytest.mark.parametrize("shape, channels_last", [((50, 3, 6, 5), True), ((50, 3, 6, 5), False),
+                                                    ((50, 1, 28, 28), True), ((50, 7), False)])
+def test_fit_gathers_batches_as_indexing_does_and_keeps_channels_last(shape, channels_last):
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    idx = torch.randperm(50)[:13]
+    batch = train._rows(x)(idx)
+    assert torch.equal(batch, x[idx])
+    if channels_last:
+        assert batch.is_contiguous(memory_format=torch.channels_last)
+
+
 @pytest.mark.parametrize("model, n_params", [
     (models.SoftmaxRegression(), 784 * 10 + 10),
     (models.MLP2(), 157_000 + 20_100 + 6_060 + 1_830 + 310),
