@@ -22,7 +22,10 @@ Three tools:
   code object of every Python function called, ``'c_call'`` events the object of every
   builtin called (for a method, a bound builtin whose ``__self__`` is the tensor).
 * :func:`call_student` runs one student call under the guard, with a time limit,
-  warnings and stderr silenced, and turns any exception into a French message.
+  warnings and stderr silenced, and turns any exception into a French message: a
+  ``NotImplementedError`` names the function still to write, and the usual Python and
+  NumPy errors keep their English text followed by a French reading (:func:`gloss`, which
+  the feedback of visible tests uses too).
 
 Example
 -------
@@ -62,7 +65,7 @@ import numpy as np
 __all__ = [
     "Case", "case", "random_cases", "random_conv_case", "as_plain_array", "compare",
     "check_function", "check_raises", "check_value", "call_student", "forbidden",
-    "ShortcutError", "REFERENCE_MODULES",
+    "ShortcutError", "REFERENCE_MODULES", "gloss",
 ]
 
 #: Modules of the package that hold reference solutions: forbidden by default while a
