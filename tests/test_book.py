@@ -399,6 +399,24 @@ def test_widget_pictures_have_alternative_texts(built_book):
         assert f'alt=\\"{words}' in state, f"{chapter}: the widget's picture has no alt text"
 
 
+def test_search_index_stems_carry_no_accents(built_book):
+    """The index (book/_ext/search_fr.py) stores accent-free stems, one for a word and its
+    unaccented spelling; the browser test below checks the query side."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import search_fr
+
+    french = search_fr.SearchFrenchWithoutAccents({})
+    for word, bare in (("rétropropagation", "retropropagation"), ("Réseaux", "reseaux"),
+                       ("dérivée", "derivee"), ("français", "francais"), ("itéré", "itere")):
+        assert french.stem(word) == french.stem(bare), word
+    index = json.loads(re.search(r"Search\.setIndex\((.*)\)\s*$",
+                                 (built_book / "searchindex.js").read_text(encoding="utf-8"), re.S)[1])
+    terms = set(index["terms"]) | set(index["titleterms"])
+    # (Not "no accented stem at all": an incremental build keeps the terms of earlier builds.)
+    for word in ("rétropropagation", "aléatoire", "réseaux", "dérivée", "époque", "généralisation"):
+        assert french.stem(word) in terms and search_fr.strip_accents(french.stem(word)) == french.stem(word)
+
+
 # ---------------------------------------------------------------------------- a real browser
 
 def _chromium() -> tuple[str, str] | None:
@@ -425,14 +443,9 @@ def served_book(built_book, tmp_path_factory):
     server.shutdown()
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium and chromium-driver are not installed "
-                                               "(.ci/run installs them): browser check skipped")
-@pytest.mark.parametrize("page", ["book/02_perceptron", "book/05_activations_couts", "book/09_pooling_cnn"])
-def test_headless_browser_sees_title_formula_and_figure(served_book, page):
+def _driver():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser, driver_path = _chromium()
     options = webdriver.ChromeOptions()
@@ -441,7 +454,20 @@ def test_headless_browser_sees_title_formula_and_figure(served_book, page):
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1280,2000"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+needs_chromium = pytest.mark.skipif(_chromium() is None, reason="Debian's chromium and chromium-driver are "
+                                    "not installed (.ci/run installs them): browser check skipped")
+
+
+@needs_chromium
+@pytest.mark.parametrize("page", ["book/02_perceptron", "book/05_activations_couts", "book/09_pooling_cnn"])
+def test_headless_browser_sees_title_formula_and_figure(served_book, page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = _driver()
     try:
         driver.get(f"{served_book}/{page}.html")
         title = driver.find_element(By.CSS_SELECTOR, "article h1").get_attribute("textContent")
@@ -468,3 +494,30 @@ def test_headless_browser_sees_title_formula_and_figure(served_book, page):
         driver.save_screenshot(str(shots / (page.replace("/", "_") + ".png")))
     finally:
         driver.quit()
+
+
+@needs_chromium
+@pytest.mark.parametrize("query", ["rétropropagation", "retropropagation", "RETROPROPAGATION"])
+def test_search_finds_french_words_typed_with_or_without_accents(served_book, query):
+    """Students often type without accents: the search (book/_ext/search_fr.py) finds the
+    chapter either way, and the excerpt under the result shows the word as the page spells it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = _driver()
+    try:
+        driver.get(f"{served_book}/search.html?q={query}")
+        chapter = "4. Perceptron multicouche et rétropropagation"
+
+        def chapter_excerpt(d):
+            for item in d.find_elements(By.CSS_SELECTOR, "#search-results li"):
+                title, _, excerpt = item.text.partition("\n")
+                if title == chapter and excerpt:
+                    return excerpt
+            return None
+
+        excerpt = WebDriverWait(driver, 30).until(chapter_excerpt)
+        assert "rétropropagation" in excerpt, f"excerpt without the word searched: {excerpt!r}"
+    finally:
+        driver.quit()
+
