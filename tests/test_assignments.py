@@ -287,6 +287,31 @@ def test_moodle_csv_rows(graded):
         assert expected in z.namelist()
 
 
+def test_question_report_counts_what_each_submission_lost(graded):
+    """grades/<id>-questions.csv: per test cell, who got full marks, the mean, and the errors
+    students read, grouped (the blank release's "not written yet" counts once per cell)."""
+    with open(graded.course / "grades" / f"{graded.assignment}-questions.csv", newline="",
+              encoding="utf-8") as fh:
+        rows = {row["question"]: row for row in csv.DictReader(fh)}
+    subs = graded.submissions.values()
+    assert set(graded.points) | set(graded.manual) == set(rows)
+    for cell, points in graded.points.items():
+        row = rows[cell]
+        losers = [s for s in subs if s.kind == "release" or cell in s.lost]
+        assert int(row["graded"]) == len(subs) and float(row["points"]) == points
+        assert int(row["full marks"]) == len(subs) - len(losers), cell
+        assert float(row["mean"]) == pytest.approx(points * (len(subs) - len(losers)) / len(subs), abs=0.005)
+        errors = row["most frequent errors"].splitlines()
+        counted = sum(int(e.split(" × ")[0]) for e in errors)
+        assert len(errors) <= 3 and " (cas " not in row["most frequent errors"]
+        if len(errors) < 3:  # all distinct errors listed: one per submission that lost the cell
+            assert counted == len(losers), (cell, errors)
+        else:
+            assert counted <= len(losers)
+    for cell in graded.manual:  # written answers: not graded by hand yet, except the blank
+        assert (rows[cell]["graded"], rows[cell]["mean"]) == ("1", "0.00")  # nbgrader: 0, unchanged
+
+
 def test_release_is_up_to_date(graded):
     fresh = nbformat.read(graded.course / "exercises" / graded.assignment / graded.notebook, 4)
     committed = nbformat.read(ROOT / "exercises" / graded.assignment / graded.notebook, 4)

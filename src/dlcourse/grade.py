@@ -17,7 +17,8 @@ course root (the folder of ``nbgrader_config.py``), does in order:
    = "Participant <id>", ``Full name``, ``Grade``, ``Maximum grade``, ``Last modified
    (grade)``, ``Feedback comments``, plus ``Grading status`` which Moodle ignores),
    ``grades/<id>-feedback.zip`` (the HTML feedback named for Moodle's "upload multiple
-   feedback files in a zip") and ``grades/<id>-nbgrader.csv`` (``nbgrader export``); with
+   feedback files in a zip"), ``grades/<id>-nbgrader.csv`` (``nbgrader export``) and
+   ``grades/<id>-questions.csv`` (per question: full marks, mean, most frequent errors); with
    ``--moodle-worksheet FILE``, also the worksheet downloaded from Moodle, filled in
    (``grades/<id>-moodle-worksheet.csv``: Moodle names its columns in the interface language).
 
@@ -135,6 +136,8 @@ class StudentResult:
     deleted_cells: list[str] = field(default_factory=list)
     # Cells graded by hand before this notebook was (re)graded: nbgrader keeps that score.
     earlier_manual: list[str] = field(default_factory=list)
+    # Test cell -> the first line of the error it showed (what the student read).
+    cell_errors: dict[str, str] = field(default_factory=dict)
 
 
 def moodle_names(zip_path: str | os.PathLike) -> dict[str, str]:
@@ -409,22 +412,72 @@ def _status(sid: str, log: str, failed: bool, killed: bool,
     return result
 
 
-def _autograded_cells(course: Path, assignment: str, sid: str) -> tuple[list[str], set[str]]:
+def _autograded_cells(course: Path, assignment: str,
+                      sid: str) -> tuple[list[str], set[str], dict[str, str]]:
     """One read of a student's autograded notebooks: the cells stopped at the time limit,
-    and the graded cells still present (a student may have deleted some)."""
+    the graded cells still present (a student may have deleted some), and the error each
+    failing test cell showed."""
     import nbformat
 
-    timed_out, present = [], set()
+    timed_out, present, errors = [], set(), {}
     for path in sorted((course / "autograded" / sid / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade"):
                 present.add(meta["grade_id"])
-            if any(out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError"
-                   for out in cell.get("outputs", [])):
+            failed = [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+            if any(out.get("ename") == "CellTimeoutError" for out in failed):
                 timed_out.append(meta.get("grade_id", "?"))
-    return timed_out, present
+            if failed and meta.get("grade") and not meta.get("solution"):
+                errors[meta["grade_id"]] = _error_line(failed[0])
+    return timed_out, present, errors
+
+
+def _error_line(output) -> str:
+    """``ename: evalue``'s first line, as the feedback shows it (StripTracebacks' French)."""
+    ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+    if ename in ("CellTimeoutError", "KeyboardInterrupt"):
+        return f"Interruption : {TIMEOUT_MESSAGE}"
+    if ename == "NotImplementedError":
+        evalue = _not_written(output.get("traceback", []))
+    line = (evalue.strip().splitlines() or [""])[0]
+    return line if ename == "AssertionError" else f"{ename}: {line}"
+
+
+def question_report(results: Sequence[StudentResult], cells: Sequence[str]) -> list[dict]:
+    """Per graded cell, over the graded submissions: how many got full marks, the mean score,
+    and the most frequent errors of the test cells (the case numbers of ``check_function``'s
+    messages removed, so that one mistake counts once however many cases it failed)."""
+    rows = []
+    for name in cells:
+        scores, maximum, errors = [], None, {}
+        for r in results:
+            for cell, score, max_score in r.cells:
+                if cell == name and score is not None:
+                    scores.append(score)
+                    maximum = max_score
+            if name in r.cell_errors:
+                key = re.sub(r" \(cas \d+ sur \d+[^)]*\)", "", r.cell_errors[name])
+                errors[key] = errors.get(key, 0) + 1
+        frequent = sorted(errors.items(), key=lambda item: (-item[1], item[0]))[:3]
+        rows.append({
+            "question": name, "points": maximum, "graded": len(scores),
+            "full_marks": sum(1 for x in scores if maximum is not None and x >= maximum),
+            "mean": sum(scores) / len(scores) if scores else None,
+            "frequent_errors": frequent})
+    return rows
+
+
+def _write_question_report(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["question", "points", "graded", "full marks", "mean", "most frequent errors"])
+        for row in rows:
+            writer.writerow([row["question"], "" if row["points"] is None else _fmt_points(row["points"]),
+                             row["graded"], row["full_marks"],
+                             "" if row["mean"] is None else f"{row['mean']:.2f}",
+                             "\n".join(f"{n} × {message}" for message, n in row["frequent_errors"])])
 
 
 def _fill_scores(course: Path, assignment: str, result: StudentResult) -> None:
@@ -643,7 +696,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         r = statuses[sid]
         if r.status == "ok":
             _fill_scores(course, assignment, r)
-            slow, present = _autograded_cells(course, assignment, sid)
+            slow, present, r.cell_errors = _autograded_cells(course, assignment, sid)
             if slow:
                 r.notes.append("Cellule(s) arrêtée(s) faute de terminer à temps : "
                                + ", ".join(slow) + ".")
@@ -656,6 +709,8 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     out = course / "grades"
     out.mkdir(exist_ok=True)
     _write_moodle_csv(out / f"{assignment}-moodle.csv", results, max_points, scale)
+    questions = question_report([r for r in results if r.status == "ok"], expected_cells)
+    _write_question_report(out / f"{assignment}-questions.csv", questions)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
     worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
     if worksheet is not None:
@@ -677,6 +732,15 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
                   f"(download it again?): {', '.join(absent)}")
     print(f"Feedback files ({n_html} HTML): {out / f'{assignment}-feedback.zip'}")
     print(f"nbgrader export: {out / f'{assignment}-nbgrader.csv'}")
+    print(f"\nPer question (graded submissions; written answers once graded by hand): "
+          f"{out / f'{assignment}-questions.csv'}")
+    for q in questions:
+        mean = "-" if q["mean"] is None else f"{q['mean']:.2f}"
+        points = "?" if q["points"] is None else _fmt_points(q["points"])
+        common = f"  most frequent: {q['frequent_errors'][0][1]} × {q['frequent_errors'][0][0][:90]}" \
+            if q["frequent_errors"] else ""
+        print(f"  {q['question']:<28} {q['full_marks']:>3}/{q['graded']:<3} full marks, mean "
+              f"{mean}/{points}{common}")
     if problems:
         print(f"{len(problems)} submission(s) need manual grading (empty Grade in the CSV): "
               + ", ".join(f"{r.student_id} ({r.status})" for r in problems))
