@@ -50,7 +50,7 @@ from traitlets import Bool
 from . import grading
 
 __all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_names",
-           "grade_assignment", "main"]
+           "grade_assignment", "question_report", "main"]
 
 #: File names of Moodle's "Download all submissions" zip, flat or in per-student folders:
 #: "Ada Lovelace_12345_assignsubmission_file_tp01-perceptron.ipynb" (flat),
