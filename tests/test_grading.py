@@ -216,6 +216,12 @@ def test_a_function_not_written_yet_is_named():
     assert _message(train, 1.0) == ("La fonction « train » appelle « backward », qui n'est pas encore "
                                     "écrite (elle lève NotImplementedError) : écrivez-la d'abord.")
     assert _message(Net, 1.0).startswith("La classe « Net » n'est pas encore écrite (méthode « __init__ »)")
+
+    def uses_an_unsupported_op(x):  # PyTorch's NotImplementedError carries a message
+        raise NotImplementedError("Could not run 'aten::foo' with arguments from the 'Meta' backend.")
+    assert _message(uses_an_unsupported_op, 1.0) == (
+        "La fonction « uses_an_unsupported_op » a levé une exception : NotImplementedError: "
+        "Could not run 'aten::foo' with arguments from the 'Meta' backend.")
     with pytest.raises(AssertionError) as err:
         grading.check_raises(backward, [case(-1.0)], name="backward")
     assert str(err.value) == ("La fonction « backward » n'est pas encore écrite (cas 1 sur 1) : "

@@ -718,8 +718,9 @@ def gloss(ename: str, message: str) -> str:
 
 
 def _not_written(err: NotImplementedError, fn: Callable, name: str, where: str) -> str:
-    """The blank release's ``raise NotImplementedError()``, in ``fn`` itself or in a function
-    it calls (e.g. train_xor calling a backward not written yet): say which one to write."""
+    """The blank release's ``raise NotImplementedError()`` (no message), in ``fn`` itself or in
+    a function it calls (e.g. train_xor calling a backward not written yet): say which one to
+    write."""
     fn = getattr(fn, "_student_target", fn)  # check_raises's wrapper stands for the student's fn
     who = f"La classe « {name} »" if isinstance(fn, type) else f"La fonction « {name} »"
     tb = err.__traceback__
@@ -786,6 +787,9 @@ def call_student(fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
             except _Timeout:
                 raise
             except NotImplementedError as err:
+                if str(err):  # e.g. PyTorch's "Could not run … backend": not the release's stub
+                    raise AssertionError(f"{who} a levé une exception{where} : "
+                                         f"NotImplementedError: {err}") from None
                 raise AssertionError(_not_written(err, fn, name, where)) from None
             except (Exception, SystemExit) as err:
                 text = str(err).strip() or "(sans message)"
