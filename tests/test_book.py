@@ -417,6 +417,20 @@ def test_search_index_stems_carry_no_accents(built_book):
         assert french.stem(word) in terms and search_fr.strip_accents(french.stem(word)) == french.stem(word)
 
 
+def test_the_feedback_guide_quotes_the_messages_students_get():
+    """book/exercices.md explains the feedback's messages: each one it quotes is one the
+    grading code writes (the guide cannot drift from the messages)."""
+    guide = (ROOT / "book" / "exercices.md").read_text(encoding="utf-8")
+    sources = "".join((ROOT / "src" / "dlcourse" / name).read_text(encoding="utf-8")
+                      for name in ("grading.py", "grade.py"))
+    for words in ("ne donne pas le résultat attendu", "n'est pas encore écrite",
+                  "qui n'est pas encore écrite", "a levé une exception", " — en clair : ",
+                  "sur place", "ce qui est interdit ici", "n'a pas terminé en",
+                  "cellule arrêtée par la correction automatique"):
+        assert words in guide, f"book/exercices.md does not explain {words!r}"
+        assert words in sources, f"book/exercices.md quotes {words!r}, which no message says any more"
+
+
 # ---------------------------------------------------------------------------- a real browser
 
 def _chromium() -> tuple[str, str] | None:
