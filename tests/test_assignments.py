@@ -456,6 +456,7 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     assert main([assignment, "--moodle-zip", str(first), "--course-dir", str(course)]) == 0
     out = capsys.readouterr().out
     assert "'notes-du-prof.ipynb' is not named like a Moodle submission" in out
+    assert re.search(rf"\n  {test_ids[0]} +\d+/\d+ +full marks, mean [\d.]+/", out), "per-question summary"
     # The instructor grades 5001's written answer in formgrader (which clears the review flag);
     # then 5001 hands in again, with the late ones.
     written, written_points = next((m["grade_id"], float(m["points"]))

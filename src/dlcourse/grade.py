@@ -100,23 +100,24 @@ class StripTracebacks(Preprocessor):
                 output["traceback"] = ([] if is_test else output.get("traceback", [])[1:-1]) \
                     + [f"Interruption : {TIMEOUT_MESSAGE}"]
             elif is_test:
-                ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
-                if ename == "NotImplementedError" and not evalue:  # the release's stub
-                    output["evalue"] = evalue = _not_written(output.get("traceback", []))
-                elif ename != "AssertionError":  # Python's or NumPy's English words
-                    output["evalue"] = evalue = evalue + grading.gloss(ename, evalue)
-                output["traceback"] = [f"{ename}: {evalue}"]
+                output["evalue"] = _as_read(output)
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}"]
         return cell, resources
 
 
-def _not_written(traceback: list[str]) -> str:
-    """French for a bare NotImplementedError, naming the function from the traceback's last
-    frame ("Cell In[4], line 3, in forward(params, X)"): the student's own code."""
-    frames = [re.search(r", in (\w+)\(", re.sub(r"\x1b\[[0-9;]*m", "", entry)) for entry in traceback]
-    names = [m.group(1) for m in frames if m]
-    which = f"« {names[-1]} »" if names else "une fonction testée ici"
-    return (f"{which} n'est pas encore écrite : remplacez « raise NotImplementedError() » "
-            "par votre code.")
+def _as_read(output) -> str:
+    """The text of a test cell's error as the feedback gives it: the release's bare
+    NotImplementedError names the function to write (from the traceback's last frame, "Cell
+    In[4], line 3, in forward(params, X)": the student's own code); Python's and NumPy's English
+    words get their French gloss; the French AssertionErrors of the tests stay as they are."""
+    ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+    if ename == "NotImplementedError" and not evalue:
+        frames = [re.search(r", in (\w+)\(", re.sub(r"\x1b\[[0-9;]*m", "", entry))
+                  for entry in output.get("traceback", [])]
+        names = [m.group(1) for m in frames if m]
+        which = f"« {names[-1]} »" if names else "une fonction testée ici"
+        return f"{which} n'est pas encore écrite : {grading._WRITE_IT}"
+    return evalue if ename == "AssertionError" else evalue + grading.gloss(ename, evalue)
 
 
 @dataclass
@@ -435,13 +436,11 @@ def _autograded_cells(course: Path, assignment: str,
 
 
 def _error_line(output) -> str:
-    """``ename: evalue``'s first line, as the feedback shows it (StripTracebacks' French)."""
-    ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+    """The first line of a test cell's error, as the feedback shows it (StripTracebacks)."""
+    ename = output.get("ename", "Error")
     if ename in ("CellTimeoutError", "KeyboardInterrupt"):
         return f"Interruption : {TIMEOUT_MESSAGE}"
-    if ename == "NotImplementedError" and not evalue:
-        evalue = _not_written(output.get("traceback", []))
-    line = (evalue.strip().splitlines() or [""])[0]
+    line = (_as_read(output).strip().splitlines() or [""])[0]
     return line if ename == "AssertionError" else f"{ename}: {line}"
 
 
