@@ -447,7 +447,8 @@ def _error_line(output) -> str:
 def question_report(results: Sequence[StudentResult], cells: Sequence[str]) -> list[dict]:
     """Per graded cell, over the graded submissions: how many got full marks, the mean score,
     and the most frequent errors of the test cells (the case numbers of ``check_function``'s
-    messages removed, so that one mistake counts once however many cases it failed)."""
+    messages removed, so that one mistake caught by different cases in different notebooks
+    counts as one message)."""
     rows = []
     for name in cells:
         scores, maximum, errors = [], None, {}
