@@ -192,8 +192,12 @@ def test_history_and_evaluate_measure_what_they_say():
     assert history.val_loss[0] == pytest.approx(loss, rel=1e-5)
     assert history.val_acc[0] == pytest.approx(acc)
     assert train.evaluate(model, (x, y), batch_size=7) == pytest.approx((loss, acc), rel=1e-5)
-    model.train()  # evaluate must switch dropout off by itself
+    model.train()  # evaluate must switch dropout off by itself, and back on afterwards
     assert train.evaluate(model, (x, y), batch_size=7) == pytest.approx((loss, acc), rel=1e-5)
+    assert model.training
+    model.eval()
+    train.evaluate(model, (x, y))
+    assert not model.training
     plain = models.MLP([2, 8, 2])
     history = train.fit(plain, (x, y), epochs=1, batch_size=10, seed=0, progress=False,
                         optimizer=lambda p: torch.optim.SGD(p, lr=0.0))

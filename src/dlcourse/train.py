@@ -460,7 +460,8 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, batch_size: int = 64,
 def evaluate(model: nn.Module, data, batch_size: int = 1000,
              device: str | torch.device | None = None) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy (fraction in [0, 1]) of ``model`` on ``data``
-    (an ImageData or a tuple (x, y), as in :func:`fit`)."""
+    (an ImageData or a tuple (x, y), as in :func:`fit`), computed in eval mode (dropout off,
+    batch-norm's running statistics) without gradients; the model is left in the mode it was in."""
     model = _check_model(model, "evaluate")
     batch_size = positive_int(batch_size, "batch_size", "evaluate")
     device = get_device(device) if device is not None else next(model.parameters()).device
@@ -470,13 +471,19 @@ def evaluate(model: nn.Module, data, batch_size: int = 1000,
 
 
 def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
-    """:func:`evaluate` on checked tensors already on the model's device (fit's validation)."""
+    """:func:`evaluate` on checked tensors already on the model's device (fit's validation).
+    The model goes back to the mode it was in: a student's loop that evaluates between two
+    epochs must not go on training with dropout and batch-norm frozen in eval mode."""
+    was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0
-    with torch.no_grad():
-        for first in range(0, len(y), batch_size):
-            logits = model(x[first:first + batch_size]).float()
-            yb = y[first:first + batch_size]
-            loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
-            correct += (logits.argmax(1) == yb).sum().item()
+    try:
+        with torch.no_grad():
+            for first in range(0, len(y), batch_size):
+                logits = model(x[first:first + batch_size]).float()
+                yb = y[first:first + batch_size]
+                loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
+                correct += (logits.argmax(1) == yb).sum().item()
+    finally:
+        model.train(was_training)
     return loss_sum / len(y), correct / len(y)
