@@ -125,6 +125,32 @@ def test_glued_numbers_are_written_the_french_way():
     assert not offenders, f"use glue_number and {{glue:md}} for these numbers: {offenders}"
 
 
+_QUESTION = re.compile(r"^\*\*Question (\d+)\.\*\* \S", re.M)
+_ANSWER = "```{admonition} Réponse\n:class: tip, dropdown\n"
+
+
+def test_every_chapter_ends_with_self_check_questions_and_folded_answers():
+    """Each chapter's « Testez-vous » section, just before « Pour aller plus loin »: 3 to 5
+    questions numbered from 1, each followed by its answer, folded so that the student tries first."""
+    problems = []
+    for chapter in CHAPTERS:
+        cells = _markdown_cells(chapter)
+        quiz = [i for i, c in enumerate(cells) if c.startswith("## Testez-vous\n")]
+        further = [i for i, c in enumerate(cells) if "## Pour aller plus loin" in c]
+        if len(quiz) != 1 or further != [quiz[0] + 1]:
+            problems.append(f"{chapter}: one « ## Testez-vous » cell right before « Pour aller plus loin »")
+            continue
+        text = cells[quiz[0]]
+        numbers = [int(n) for n in _QUESTION.findall(text)]
+        if not 3 <= len(numbers) <= 5 or numbers != list(range(1, len(numbers) + 1)):
+            problems.append(f"{chapter}: questions numbered {numbers}, expected 3 to 5 from 1")
+        parts = _QUESTION.split(text)[2::2]  # what follows each question, up to the next one
+        for k, part in enumerate(parts, start=1):
+            if part.count(_ANSWER) != 1 or not part.rstrip().endswith("```"):
+                problems.append(f"{chapter}: question {k} needs exactly one folded « Réponse » after it")
+    assert not problems, "\n".join(problems)
+
+
 def _markdown_table(cell: str) -> list[list[str]]:
     rows = [line.strip().strip("|").split("|") for line in cell.splitlines() if line.startswith("|")]
     return [[field.strip() for field in row] for row in rows[2:]]  # drop the header and the rule
@@ -535,3 +561,32 @@ def test_search_finds_french_words_typed_with_or_without_accents(served_book, qu
     finally:
         driver.quit()
 
+
+
+@needs_chromium
+def test_self_check_answers_stay_folded_until_the_student_opens_one(served_book):
+    """In the page the « Testez-vous » answers are hidden (sphinx-togglebutton, served by the
+    book); clicking an answer's title shows it, formulas typeset, and leaves the others folded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = _driver()
+    try:
+        driver.get(f"{served_book}/book/08_convolution.html")
+        answers = WebDriverWait(driver, 30).until(lambda d: [
+            a for a in d.find_elements(By.CSS_SELECTOR, "section#testez-vous .admonition.dropdown")
+            if a.find_elements(By.CSS_SELECTOR, ".toggle-button")])
+        assert len(answers) >= 3
+
+        def body(answer):
+            return answer.find_elements(By.CSS_SELECTOR, ":scope > :not(.admonition-title)")
+
+        assert all(body(a) and not any(p.is_displayed() for p in body(a)) for a in answers), \
+            "an answer is visible before the student asks for it"
+        first = answers[0]
+        first.find_element(By.CSS_SELECTOR, ".admonition-title").click()
+        WebDriverWait(driver, 10).until(lambda d: all(p.is_displayed() for p in body(first)))
+        assert first.text.strip() != "Réponse", "the opened answer is empty"
+        assert not any(p.is_displayed() for a in answers[1:] for p in body(a)), "opening one opened others"
+    finally:
+        driver.quit()
