@@ -5,6 +5,7 @@ French puts a space before ; : ! ? and » and after «, and that space must not 
 this turns it into a narrow no-break space (U+202F), and the space between a number and % into
 a no-break space (U+00A0). Only prose is touched: code, literal blocks, outputs and mathematics
 are left as they are, and no space is added where the author put none (URLs, times, ratios).
+A formula is kept on the line of the punctuation that follows it.
 """
 
 import re
@@ -34,13 +35,49 @@ def _in_skipped(node) -> bool:
     return False
 
 
-def _on_doctree_resolved(app, doctree, docname):
+def _space_punctuation(doctree) -> None:
     for text in list(doctree.findall(nodes.Text)):
         if _in_skipped(text.parent):
             continue
         new = french_spacing(str(text))
         if new != str(text):
             text.parent.replace(text, nodes.Text(new))
+
+
+# Punctuation that must stay on the line of the formula before it: the narrow space and a high
+# sign, or a closing sign that takes no space.
+_AFTER_FORMULA = re.compile("^(?:\u202f[;:!?»]|[.,)])")
+
+
+def _keep_formulas_with_their_punctuation(doctree) -> None:
+    """A browser may break a line between a typeset formula and the no-break space after it (the
+    formula is a box, not a character), leaving ": …" at the start of a line. Wrap the formula
+    and its punctuation in ``<span class="nowrap">`` (book/_static/cours.css)."""
+    for math in list(doctree.findall(nodes.math)):
+        parent = math.parent
+        if parent is None or _in_skipped(parent):
+            continue
+        index = parent.index(math)
+        after = parent[index + 1] if index + 1 < len(parent) else None
+        if not isinstance(after, nodes.Text):
+            continue
+        glued = _AFTER_FORMULA.match(str(after))
+        if glued is None:
+            continue
+        rest = str(after)[glued.end():]
+        group = nodes.inline(classes=["nowrap"])
+        parent.replace(math, group)
+        group += math
+        group += nodes.Text(glued.group(0))
+        if rest:
+            parent.replace(after, nodes.Text(rest))
+        else:
+            parent.remove(after)
+
+
+def _on_doctree_resolved(app, doctree, docname):
+    _space_punctuation(doctree)
+    _keep_formulas_with_their_punctuation(doctree)
 
 
 def setup(app):
