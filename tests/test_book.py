@@ -600,5 +600,8 @@ def test_self_check_answers_stay_folded_until_the_student_opens_one(served_book)
         WebDriverWait(driver, 10).until(lambda d: all(p.is_displayed() for p in body(first)))
         assert first.text.strip() != "Réponse", "the opened answer is empty"
         assert not any(p.is_displayed() for a in answers[1:] for p in body(a)), "opening one opened others"
+        # A screen reader announces the fold buttons in French (book/_static/toggle_fr.js).
+        labels = {b.get_attribute("aria-label") for b in driver.find_elements(By.CSS_SELECTOR, ".toggle-button")}
+        assert labels == {"Afficher ou masquer le contenu"}, labels
     finally:
         driver.quit()
