@@ -37,7 +37,9 @@ def test_readme_starts_with_exactly_the_two_commands():
 def test_every_readme_command_is_known_here():
     """Each command line of the README is one this file (or test_book.py / CI) exercises."""
     known = ("make book", "make test", "make release", ".venv/bin/nbgrader validate",
-             ".venv/bin/python -m dlcourse.grade", ".venv/bin/python bench/train_loop.py",
+             ".venv/bin/python -m dlcourse.grade",
+             ".venv/bin/python -m dlcourse.answer_key",  # run in tests/test_answer_key.py
+             ".venv/bin/python bench/train_loop.py",
              ".venv/bin/python bench/conv.py", ".venv/bin/python bench/grading_time.py",
              ".venv/bin/python tools/setup_cell.py")  # run in tests/test_setup_cell.py
     lines = [l.split("#")[0].strip() for block in _code_blocks() for l in block.splitlines()]

@@ -1,0 +1,98 @@
+"""The answer key handed out after grading: the solutions and the visible tests, never a line of
+the hidden tests; it runs from top to bottom."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse import answer_key
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if any(p.glob("*.ipynb")))
+
+
+def _regions(source: str, begin: str, end: str) -> tuple[list[list[str]], list[str]]:
+    """The blocks of lines between the delimiters, and the lines outside them."""
+    blocks, outside, inside = [], [], None
+    for line in source.splitlines():
+        if begin in line:
+            inside = []
+        elif end in line:
+            blocks.append(inside)
+            inside = None
+        elif inside is not None:
+            inside.append(line)
+        else:
+            outside.append(line)
+    return blocks, outside
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_answer_key_keeps_solutions_and_visible_tests_and_drops_every_hidden_test(assignment):
+    for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
+        source = nbformat.read(path, as_version=4)
+        key = answer_key.strip_for_students(source, path.name)
+        key_code = "\n".join(c.source for c in key.cells if c.cell_type == "code")
+        key_text = json.dumps(key, ensure_ascii=False)
+        code = [c.source for c in source.cells if c.cell_type == "code"]
+        hidden = [b for s in code for b in _regions(s, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[0]]
+        visible = {l.strip() for s in code for l in _regions(s, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[1]}
+        assert hidden, f"{assignment} has no hidden test: nothing to check"
+        key_lines = {l.strip() for l in key_code.splitlines()}
+        leaked = [l for block in hidden for l in block
+                  if l.strip() and l.strip() not in visible and l.strip() in key_lines]
+        assert not leaked, f"hidden test lines in the answer key of {assignment}: {leaked[:5]}"
+        for block in (b for s in code for b in _regions(s, "BEGIN SOLUTION", "END SOLUTION")[0]):
+            assert "\n".join(block) in key_code, f"{assignment}: a solution is missing from the key"
+        for cell in source.cells:
+            grading = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "markdown" and grading.get("solution"):
+                assert any(c.source == answer_key.MODEL_ANSWER + cell.source for c in key.cells), \
+                    f"{assignment}: a model answer is missing from the key"
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", '"nbgrader"'):
+            assert marker not in key_text, f"{marker} left in the answer key of {assignment}"
+        assert answer_key.NOTE in key_text and "(corrigé)" in key.cells[0].source
+        assert source.cells[0].metadata.get("nbgrader"), "strip_for_students changed its input"
+
+
+@pytest.mark.parametrize("assignment", ["tp01-perceptron", "tp09-attention"])
+def test_the_command_writes_an_executed_answer_key_that_runs_without_error(assignment, tmp_path):
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder / assignment, tmp_path / folder / assignment)
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), DLCOURSE_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.answer_key", assignment,
+                           "--course-dir", str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = tmp_path / "answer_keys" / assignment / f"{assignment}.ipynb"
+    assert f"answer key: {written}" in proc.stdout
+    key = nbformat.read(written, as_version=4)
+    outputs = [o for c in key.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    passed = sum("Tests visibles réussis" in o.get("text", "") for o in outputs)
+    assert passed >= 3, f"the visible tests did not all run and pass ({passed})"
+
+
+def test_bad_input_is_refused_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tp01-perceptron"):
+        answer_key.answer_key("tp01-perceptronn", ROOT, execute=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert x")])
+    with pytest.raises(ValueError, match="never closed"):
+        answer_key.strip_for_students(nb, "cassé.ipynb")
+    assert answer_key.main(["nope", "--course-dir", str(tmp_path), "--no-execute"]) == 2
+
+
+def test_the_console_script_is_installed():
+    """INSTRUCTORS.md calls it by this name (pyproject.toml's [project.scripts])."""
+    script = Path(sys.executable).parent / "dlcourse-answer-key"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "answer_keys/<id>/" in proc.stdout, proc.stderr
