@@ -151,6 +151,31 @@ def test_every_chapter_ends_with_self_check_questions_and_folded_answers():
     assert not problems, "\n".join(problems)
 
 
+def test_every_chapter_sums_itself_up_before_its_questions():
+    """« L'essentiel », just before « Testez-vous »: 5 to 8 points to revise, each sending the
+    reader to the chapter's own section where it is developed."""
+    problems = []
+    for chapter in CHAPTERS:
+        cells = _markdown_cells(chapter)
+        summary = [i for i, c in enumerate(cells) if c.startswith("## L'essentiel\n")]
+        quiz = [i for i, c in enumerate(cells) if c.startswith("## Testez-vous\n")]
+        if len(summary) != 1 or [summary[0] + 1] != quiz:
+            problems.append(f"{chapter}: one « ## L'essentiel » cell right before « Testez-vous »")
+            continue
+        number = int(chapter[:2])
+        sections = {f"{number}.{k}" for c in cells for k in re.findall(rf"^## {number}\.(\d+) ", c, re.M)}
+        items = re.split(r"^- ", cells[summary[0]].split("\n", 1)[1].strip(), flags=re.M)
+        if items[0] or not 5 <= len(items) - 1 <= 8:
+            problems.append(f"{chapter}: expected 5 to 8 items and nothing else, got {len(items) - 1}")
+            continue
+        for item in items[1:]:
+            pointer = re.search(r"\(sections? ([\d., et]+)\)\s*$", item)
+            cited = set(re.findall(r"\d+\.\d+", pointer.group(1))) if pointer else set()
+            if not cited or not cited <= sections:
+                problems.append(f"{chapter}: item {item[:50]!r}… must end with (section N.k) of this chapter")
+    assert not problems, "\n".join(problems)
+
+
 def _markdown_table(cell: str) -> list[list[str]]:
     rows = [line.strip().strip("|").split("|") for line in cell.splitlines() if line.startswith("|")]
     return [[field.strip() for field in row] for row in rows[2:]]  # drop the header and the rule
