@@ -400,6 +400,31 @@ def test_pages_are_typeset_as_french_prose(built_book):
         "the perceptron's OR trace (printed by code) is not rendered as a table with formulas"
 
 
+def test_section_numbers_in_the_prose_link_to_their_section(built_book):
+    """« section 8.6 », in a chapter, a summary or an answer, is a link to the section numbered
+    8.6, on its page or another (book/_ext/section_links.py): none is left as plain text, and each
+    leads to the section with that number (an unknown number already fails the build)."""
+    link = re.compile(r'<a class="reference internal" href="([^"#]*)#([^"]+)">(\d+\.\d+)</a>')
+    unlinked, wrong, links = {}, [], 0
+    for page in sorted((built_book / "book").glob("*.html")):
+        body = page.read_text(encoding="utf-8")
+        body = re.sub(r"<(script|style|pre)\b.*?</\1>|<code\b.*?</code>|<span class=\"math[^\"]*\">.*?</span>",
+                      " ", body, flags=re.S)
+        for href, anchor, number in link.findall(body):
+            links += 1
+            target = (page.parent / href).read_text(encoding="utf-8") if href else body
+            title = re.search(rf'<section id="{re.escape(anchor)}">\s*(?:<span id="[^"]*"></span>)?<h2>(.*?)</h2>', target, re.S)
+            if title is None or not re.sub(r"<[^>]+>", "", title.group(1)).startswith(number + " "):
+                wrong.append(f"{page.name}: {number} -> {href}#{anchor}")
+        text = re.sub(r"<[^>]+>", "", link.sub("§", body))
+        found = re.findall(r"[Ss]ections?\s+\d+\.\d+", text)
+        if found:
+            unlinked[page.name] = found
+    assert links > 150, f"only {links} section links in the book"
+    assert not unlinked, f"section numbers left without a link: {unlinked}"
+    assert not wrong, f"links that do not lead to the section of their number: {wrong}"
+
+
 def test_bibliography_resolves(built_book):
     page = (built_book / "book" / "bibliographie.html").read_text(encoding="utf-8")
     missing = [ref for ref in REQUIRED_REFERENCES if ref not in page]
