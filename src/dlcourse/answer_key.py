@@ -58,7 +58,25 @@ def _without_hidden_tests(source: str, where: str) -> str:
 def strip_for_students(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """The answer key of one source notebook (a copy; ``nb`` is left as it is): hidden tests
     and solution delimiters removed, written answers headed « Réponse type », the title marked
-    « (corrigé) » with a note under it, no nbgrader metadata and no outputs."""
+    « (corrigé) » with a note under it, no nbgrader metadata and no outputs.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    >>> source = new_notebook(cells=[
+    ...     new_markdown_cell("# TP 0"),
+    ...     new_code_cell("def double(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"),
+    ...     new_code_cell("assert double(1) == 2\\n### BEGIN HIDDEN TESTS\\nassert double(3) == 6\\n"
+    ...                   "### END HIDDEN TESTS")])
+    >>> key = strip_for_students(source)
+    >>> key.cells[0].source
+    '# TP 0 (corrigé)'
+    >>> print(key.cells[2].source)
+    def double(x):
+        return 2 * x
+    >>> print(key.cells[3].source)
+    assert double(1) == 2
+    """
     key = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(key.cells):
@@ -76,8 +94,8 @@ def strip_for_students(nb: nbformat.NotebookNode, name: str = "notebook") -> nbf
             cell.source = MODEL_ANSWER + cell.source
         cells.append(cell)
     if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# "):
-        title, _, rest = cells[0].source.partition("\n")
-        cells[0].source = f"{title} (corrigé)\n{rest}"
+        title, newline, rest = cells[0].source.partition("\n")
+        cells[0].source = f"{title} (corrigé){newline}{rest}"
     at = 1 if cells and cells[0].cell_type == "markdown" else 0
     key.cells = cells[:at] + [nbformat.v4.new_markdown_cell(NOTE)] + cells[at:]
     key.metadata.pop("nbgrader", None)
