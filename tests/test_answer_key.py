@@ -14,25 +14,10 @@ import nbformat
 import pytest
 
 from dlcourse import answer_key
+from notebook_regions import hidden_lines, nbgrader_meta, strip_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if any(p.glob("*.ipynb")))
-
-
-def _regions(source: str, begin: str, end: str) -> tuple[list[list[str]], list[str]]:
-    """The blocks of lines between the delimiters, and the lines outside them."""
-    blocks, outside, inside = [], [], None
-    for line in source.splitlines():
-        if begin in line:
-            inside = []
-        elif end in line:
-            blocks.append(inside)
-            inside = None
-        elif inside is not None:
-            inside.append(line)
-        else:
-            outside.append(line)
-    return blocks, outside
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -42,19 +27,14 @@ def test_answer_key_keeps_solutions_and_visible_tests_and_drops_every_hidden_tes
         key = answer_key.strip_for_students(source, path.name)
         key_code = "\n".join(c.source for c in key.cells if c.cell_type == "code")
         key_text = json.dumps(key, ensure_ascii=False)
-        code = [c.source for c in source.cells if c.cell_type == "code"]
-        hidden = [b for s in code for b in _regions(s, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[0]]
-        visible = {l.strip() for s in code for l in _regions(s, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[1]}
+        hidden = hidden_lines(source)
         assert hidden, f"{assignment} has no hidden test: nothing to check"
-        key_lines = {l.strip() for l in key_code.splitlines()}
-        leaked = [l for block in hidden for l in block
-                  if l.strip() and l.strip() not in visible and l.strip() in key_lines]
+        leaked = [line for line in hidden if line in key_code]
         assert not leaked, f"hidden test lines in the answer key of {assignment}: {leaked[:5]}"
-        for block in (b for s in code for b in _regions(s, "BEGIN SOLUTION", "END SOLUTION")[0]):
-            assert "\n".join(block) in key_code, f"{assignment}: a solution is missing from the key"
-        for cell in source.cells:
-            grading = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "markdown" and grading.get("solution"):
+        for cell in (c for c in source.cells if nbgrader_meta(c).get("solution")):
+            if cell.cell_type == "code":
+                assert strip_markers(cell.source) in key_code, f"{assignment}: a solution is missing from the key"
+            else:
                 assert any(c.source == answer_key.MODEL_ANSWER + cell.source for c in key.cells), \
                     f"{assignment}: a model answer is missing from the key"
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", '"nbgrader"'):
@@ -99,3 +79,16 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "dlcourse-answer-key"
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "answer_keys/<id>/" in proc.stdout, proc.stderr
+
+
+def test_a_solution_that_fails_its_visible_tests_gets_no_answer_key(tmp_path, capsys):
+    """INSTRUCTORS.md: if a cell fails, the command says which notebook and writes nothing for it."""
+    folder = tmp_path / "solutions" / "tp00"
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# TP 0"),
+        nbformat.v4.new_code_cell("assert 1 + 1 == 3, 'test visible'")]), folder / "tp00.ipynb")
+    assert answer_key.main(["tp00", "--course-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "tp00.ipynb: the answer key fails when executed" in err and "test visible" in err, err
+    assert not (tmp_path / "answer_keys" / "tp00" / "tp00.ipynb").exists()

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_regions import hidden_lines, nbgrader_meta, solution_lines, strip_markers
 
 from dlcourse import grade
 from dlcourse.grade import (MOODLE_COLUMNS, MOODLE_FILE_REGEXP, StripTracebacks,
@@ -71,47 +72,6 @@ def _new_course(tmp: Path, assignment: str, factory: pytest.TempPathFactory) -> 
     return course
 
 
-def _nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _strip_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n")
-                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
-
-
-def _regions(source_nb) -> dict[str, set[str]]:
-    """Significant lines (>= 25 characters) of a source notebook, by region: "hidden" tests,
-    "solution" (code regions and written answers) and "public" (everything else)."""
-    found: dict[str, set[str]] = {"hidden": set(), "solution": set(), "public": set()}
-    for cell in source_nb.cells:
-        region = "public"
-        if cell.cell_type == "markdown" and _nbgrader_meta(cell).get("solution"):
-            region = "solution"
-        for line in cell.source.split("\n"):
-            if "BEGIN HIDDEN TESTS" in line:
-                region = "hidden"
-            elif "BEGIN SOLUTION" in line:
-                region = "solution"
-            elif "END HIDDEN TESTS" in line or "END SOLUTION" in line:
-                region = "public"
-            elif len(line.strip()) >= 25:
-                found[region].add(line.strip())
-    return found
-
-
-def _hidden_lines(source_nb) -> list[str]:
-    """Lines only the hidden tests hold (not also in the solution or the statement)."""
-    r = _regions(source_nb)
-    return sorted(r["hidden"] - r["solution"] - r["public"])
-
-
-def _solution_lines(source_nb) -> list[str]:
-    """Lines only the solution holds (a given cell may legitimately repeat one)."""
-    r = _regions(source_nb)
-    return sorted(r["solution"] - r["public"])
-
-
 def _visible_text(path: Path) -> str:
     """Text of an HTML file as a reader sees it (tags removed, entities decoded)."""
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
@@ -141,7 +101,7 @@ class Graded:
 def _fill(release, solution_sources: dict[str, str], replace: dict[str, str] | None = None):
     nb = copy.deepcopy(release)
     for cell in nb.cells:
-        meta = _nbgrader_meta(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("solution"):
             gid = meta["grade_id"]
             cell.source = (replace or {}).get(gid, solution_sources[gid])
@@ -180,11 +140,11 @@ def graded(request, tmp_path_factory) -> Graded:
     course = _new_course(tmp_path_factory.mktemp(assignment), assignment, tmp_path_factory)
     source = nbformat.read(ROOT / "solutions" / assignment / notebook, as_version=4)
     release = nbformat.read(release_dir / notebook, as_version=4)
-    sol = {_nbgrader_meta(c)["grade_id"]: _strip_markers(c.source)
-           for c in source.cells if _nbgrader_meta(c).get("solution")}
-    points = {m["grade_id"]: float(m["points"]) for m in map(_nbgrader_meta, source.cells)
+    sol = {nbgrader_meta(c)["grade_id"]: strip_markers(c.source)
+           for c in source.cells if nbgrader_meta(c).get("solution")}
+    points = {m["grade_id"]: float(m["points"]) for m in map(nbgrader_meta, source.cells)
               if m.get("grade") and not m.get("solution")}
-    manual = {m["grade_id"]: float(m["points"]) for m in map(_nbgrader_meta, source.cells)
+    manual = {m["grade_id"]: float(m["points"]) for m in map(nbgrader_meta, source.cells)
               if m.get("grade") and m.get("solution")}
 
     subs = [(Submission("1001", "Ada Lovelace", "solution"), _fill(release, sol)),
@@ -240,14 +200,14 @@ def test_variants_lose_exactly_their_points(graded):
             nb = nbformat.read(graded.course / "autograded" / sub.student_id / graded.assignment
                                / graded.notebook, as_version=4)
             for cell in nb.cells:
-                if _nbgrader_meta(cell).get("grade_id") in sub.lost:
+                if nbgrader_meta(cell).get("grade_id") in sub.lost:
                     errors = [o.get("evalue", "") for o in cell.outputs
                               if o.output_type == "error"]
                     assert any(sub.message in e for e in errors), (sub.full_name, errors)
 
 
 def test_feedback_has_no_hidden_tests(graded):
-    hidden = _hidden_lines(graded.source)
+    hidden = hidden_lines(graded.source)
     assert hidden, "the assignment has hidden tests"
     files = sorted((graded.course / "feedback").glob(f"*/{graded.assignment}/*.html"))
     assert len(files) == len(graded.submissions)
@@ -316,7 +276,7 @@ def test_release_is_up_to_date(graded):
     fresh = nbformat.read(graded.course / "exercises" / graded.assignment / graded.notebook, 4)
     committed = nbformat.read(ROOT / "exercises" / graded.assignment / graded.notebook, 4)
     def cells(nb):
-        return [(c.cell_type, c.source, _nbgrader_meta(c)) for c in nb.cells]
+        return [(c.cell_type, c.source, nbgrader_meta(c)) for c in nb.cells]
     assert cells(committed) == cells(fresh), (
         f"exercises/{graded.assignment} is stale: run "
         f"`nbgrader generate_assignment {graded.assignment} --force`")
@@ -333,7 +293,7 @@ def test_release_has_no_solution_or_hidden_test(assignment):
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "dlcourse.grading",
                        "check_function"):
             assert marker not in text, (path, marker)
-        leaked = [line for line in _solution_lines(source) + _hidden_lines(source)
+        leaked = [line for line in solution_lines(source) + hidden_lines(source)
                   if line in text]
         assert not leaked, (path, leaked[:3])
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
@@ -349,7 +309,7 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
 
     def with_first_cell(code: str):
         nb = copy.deepcopy(release)
-        next(c for c in nb.cells if _nbgrader_meta(c).get("solution")).source = code
+        next(c for c in nb.cells if nbgrader_meta(c).get("solution")).source = code
         return nb
 
     killer = with_first_cell("import os\nos._exit(1)")
@@ -377,8 +337,8 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     # After manual grading: feedback and CSV again from the gradebook, same rows.
     assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
     assert moodle_rows() == first_rows
-    first = next(_nbgrader_meta(c)["grade_id"] for c in release.cells
-                 if _nbgrader_meta(c).get("solution"))
+    first = next(nbgrader_meta(c)["grade_id"] for c in release.cells
+                 if nbgrader_meta(c).get("solution"))
     with open(course / "grades" / f"{assignment}-moodle.csv", newline="", encoding="utf-8") as fh:
         rows = {r["Identifier"]: r for r in csv.DictReader(fh)}
     assert rows["Participant 2001"]["Grade"] == "" and "noyau" in \
@@ -431,14 +391,14 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     course = _new_course(tmp_path, assignment, tmp_path_factory)
     release = nbformat.read(ROOT / "exercises" / assignment / notebook, as_version=4)
     source = nbformat.read(ROOT / "solutions" / assignment / notebook, as_version=4)
-    solution = _fill(release, {_nbgrader_meta(c)["grade_id"]: _strip_markers(c.source)
-                               for c in source.cells if _nbgrader_meta(c).get("solution")})
-    test_ids = [_nbgrader_meta(c)["grade_id"] for c in release.cells
-                if _nbgrader_meta(c).get("grade") and not _nbgrader_meta(c).get("solution")]
+    solution = _fill(release, {nbgrader_meta(c)["grade_id"]: strip_markers(c.source)
+                               for c in source.cells if nbgrader_meta(c).get("solution")})
+    test_ids = [nbgrader_meta(c)["grade_id"] for c in release.cells
+                if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
     no_test = copy.deepcopy(solution)
-    no_test.cells = [c for c in no_test.cells if _nbgrader_meta(c).get("grade_id") != test_ids[0]]
+    no_test.cells = [c for c in no_test.cells if nbgrader_meta(c).get("grade_id") != test_ids[0]]
     killer = copy.deepcopy(release)
-    next(c for c in killer.cells if _nbgrader_meta(c).get("solution")).source = "import os\nos._exit(1)"
+    next(c for c in killer.cells if nbgrader_meta(c).get("solution")).source = "import os\nos._exit(1)"
 
     def folder(name, sid):  # Moodle < 4.1: one folder per student, ending in "_"
         return f"{name}_{sid}_assignsubmission_file_/"
@@ -460,7 +420,7 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     # The instructor grades 5001's written answer in formgrader (which clears the review flag);
     # then 5001 hands in again, with the late ones.
     written, written_points = next((m["grade_id"], float(m["points"]))
-                                   for m in map(_nbgrader_meta, source.cells)
+                                   for m in map(nbgrader_meta, source.cells)
                                    if m.get("grade") and m.get("solution"))
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -486,8 +446,8 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
             assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
         r = rows()
         assert sorted(r) == [f"Participant {n}" for n in range(5001, 5006)], report
-        auto_points = sum(float(_nbgrader_meta(c)["points"]) for c in source.cells
-                          if _nbgrader_meta(c).get("grade") and not _nbgrader_meta(c).get("solution"))
+        auto_points = sum(float(nbgrader_meta(c)["points"]) for c in source.cells
+                          if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
         # nbgrader keeps the earlier manual score of a regraded notebook, flagged for review.
         assert float(r["Participant 5001"]["Grade"]) == auto_points + written_points
         assert "manual grading pending" in r["Participant 5001"]["Grading status"]

@@ -655,3 +655,29 @@ def test_self_check_answers_stay_folded_until_the_student_opens_one(served_book)
         assert labels == {"Afficher ou masquer le contenu"}, labels
     finally:
         driver.quit()
+
+
+def test_a_section_number_links_across_pages_and_an_unknown_one_fails_the_build(tmp_path):
+    """book/_ext/section_links.py on a two-page project: « section 1.1 » links to it from the
+    other page, and a number no section carries stops a build with warnings as errors (README)."""
+    import io
+
+    from sphinx.application import Sphinx
+    from sphinx.errors import SphinxWarning
+
+    (tmp_path / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                      "extensions = ['myst_parser', 'section_links']\n", encoding="utf-8")
+    (tmp_path / "index.md").write_text("# 1. Un\n\n## 1.1 Premier point\n\nTexte.\n\n```{toctree}\nautre\n```\n",
+                                       encoding="utf-8")
+    other = tmp_path / "autre.md"
+    other.write_text("# Autre\n\nVoir la section 1.1.\n", encoding="utf-8")
+    # One application for both builds: a second one in this process would warn about
+    # MyST's nodes being registered again.
+    app = Sphinx(tmp_path, tmp_path, tmp_path / "_build", tmp_path / "_doctrees", "html", status=None,
+                 warning=io.StringIO(), warningiserror=True)
+    app.build()
+    page = (tmp_path / "_build" / "autre.html").read_text(encoding="utf-8")
+    assert re.search(r'<a class="reference internal" href="index.html#premier-point">1\.1</a>', page), page
+    other.write_text("# Autre\n\nVoir la section 1.2.\n", encoding="utf-8")
+    with pytest.raises(SphinxWarning, match="no section of the book is numbered 1.2"):
+        app.build()

@@ -10,6 +10,7 @@ import re
 
 from docutils import nodes
 from sphinx.util import logging
+from typo_fr import NOT_PROSE, in_skipped  # a sibling extension: book/_ext is on sys.path
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ _TITLE = re.compile(r"^(\d+\.\d+)\s")
 # "section 8.6", "sections 8.6 et 8.7", "sections 10.8, 10.9 et 10.10" (also after a no-break space)
 _MENTION = re.compile(r"\b[Ss]ections?\s+\d+\.\d+(?:\s*(?:,|et|ou|à)\s+\d+\.\d+)*")
 _NUMBER = re.compile(r"\d+\.\d+")
-_SKIP = (nodes.literal, nodes.math, nodes.FixedTextElement, nodes.reference, nodes.title)
+# Prose only, and not what is already a link or a heading.
+_SKIP = NOT_PROSE + (nodes.reference, nodes.title)
 
 
 def _sections(env) -> dict:
@@ -44,18 +46,10 @@ def _merge(app, env, docnames, other):
     _sections(env).update({n: v for n, v in _sections(other).items() if v[0] in docnames})
 
 
-def _skipped(node) -> bool:
-    while node is not None:
-        if isinstance(node, _SKIP) or "code" in node.get("classes", []):
-            return True
-        node = node.parent
-    return False
-
-
 def _link(app, doctree, docname):
     sections = _sections(app.env)
     for text in list(doctree.findall(nodes.Text)):
-        if _skipped(text.parent):
+        if in_skipped(text.parent, _SKIP):
             continue
         source, pieces, done = str(text), [], 0
         for mention in _MENTION.finditer(source):

@@ -15,8 +15,8 @@ from docutils import nodes
 _BEFORE = re.compile(r" ([;:!?»])")
 _AFTER = re.compile(r"« ")
 _PERCENT = re.compile(r"(\d) %")
-# FixedTextElement covers literal blocks (code cells, outputs), math blocks and raw HTML.
-_SKIP = (nodes.literal, nodes.math, nodes.FixedTextElement)
+# Not prose: FixedTextElement covers literal blocks (code cells, outputs), math blocks and raw HTML.
+NOT_PROSE = (nodes.literal, nodes.math, nodes.FixedTextElement)
 
 
 def french_spacing(text: str) -> str:
@@ -27,9 +27,11 @@ def french_spacing(text: str) -> str:
     return _PERCENT.sub("\\1\u00a0%", text)
 
 
-def _in_skipped(node) -> bool:
+def in_skipped(node, kinds=NOT_PROSE) -> bool:
+    """Whether ``node`` or one of its ancestors is of ``kinds`` or styled as code (also used
+    by section_links.py)."""
     while node is not None:
-        if isinstance(node, _SKIP) or "code" in node.get("classes", []):
+        if isinstance(node, kinds) or "code" in node.get("classes", []):
             return True
         node = node.parent
     return False
@@ -37,7 +39,7 @@ def _in_skipped(node) -> bool:
 
 def _space_punctuation(doctree) -> None:
     for text in list(doctree.findall(nodes.Text)):
-        if _in_skipped(text.parent):
+        if in_skipped(text.parent):
             continue
         new = french_spacing(str(text))
         if new != str(text):
@@ -55,7 +57,7 @@ def _keep_formulas_with_their_punctuation(doctree) -> None:
     and its punctuation in ``<span class="nowrap">`` (book/_static/cours.css)."""
     for math in list(doctree.findall(nodes.math)):
         parent = math.parent
-        if parent is None or _in_skipped(parent):
+        if parent is None or in_skipped(parent):
             continue
         index = parent.index(math)
         after = parent[index + 1] if index + 1 < len(parent) else None

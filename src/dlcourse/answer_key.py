@@ -27,9 +27,9 @@ import nbformat
 
 __all__ = ["answer_key", "strip_for_students", "main"]
 
-# nbgrader's default delimiters (ClearSolutions, ClearHiddenTests): a line containing one.
+# nbgrader's delimiters of a solution region (ClearSolutions): a line containing one. The hidden
+# tests go with nbgrader's own ClearHiddenTests, as in the feedback (nbgrader_config.py).
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
 NOTE = ("> **Corrigé.** Ce carnet donne une solution de chaque question et une réponse type pour les "
         "questions rédigées ; d'autres solutions justes existent. Les tests visibles sont ceux de "
@@ -37,22 +37,14 @@ NOTE = ("> **Corrigé.** Ce carnet donne une solution de chaque question et une 
 MODEL_ANSWER = "**Réponse type.**\n\n"
 
 
-def _without_hidden_tests(source: str, where: str) -> str:
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
-            if hidden:
-                raise ValueError(f"{where}: '{BEGIN_HIDDEN}' twice without '{END_HIDDEN}' in between.")
-            hidden = True
-        elif END_HIDDEN in line:
-            if not hidden:
-                raise ValueError(f"{where}: '{END_HIDDEN}' without '{BEGIN_HIDDEN}' before it.")
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    if hidden:
-        raise ValueError(f"{where}: '{BEGIN_HIDDEN}' is never closed by '{END_HIDDEN}'.")
-    return "\n".join(kept).rstrip()
+def _without_hidden_tests(cell, index: int, where: str) -> str:
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    try:  # the key's cells have lost their metadata: no grade-cell check
+        ClearHiddenTests(enforce_metadata=False).preprocess_cell(cell, {}, index)
+    except RuntimeError as err:
+        raise ValueError(f"{where}: a hidden-test region is never closed, or nested ({err}).") from None
+    return cell.source.rstrip()
 
 
 def strip_for_students(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
@@ -83,7 +75,7 @@ def strip_for_students(nb: nbformat.NotebookNode, name: str = "notebook") -> nbf
         grading = cell.metadata.pop("nbgrader", {})
         where = f"{name}, cell {index + 1}"
         if cell.cell_type == "code":
-            source = _without_hidden_tests(cell.source, where)
+            source = _without_hidden_tests(cell, index, where)
             source = "\n".join(l for l in source.splitlines()
                                if BEGIN_SOLUTION not in l and END_SOLUTION not in l)
             if not source.strip():
