@@ -74,6 +74,7 @@ REFERENCE_MODULES = (
     "dlcourse.perceptron", "dlcourse.mlp", "dlcourse.activations", "dlcourse.losses",
     "dlcourse.gradcheck", "dlcourse.conv", "dlcourse.pooling", "dlcourse.optim",
     "dlcourse.layers", "dlcourse.attention", "dlcourse.models", "dlcourse.train",
+    "dlcourse.capacity",
 )
 
 _SMALL = 24  # arrays with at most this many entries are printed in full
