@@ -65,6 +65,21 @@ def test_every_chapter_exists_and_is_in_the_toc():
         assert any((ROOT / f).with_suffix(s).exists() for s in (".ipynb", ".md")), f"TOC names missing {f}"
 
 
+def test_practicals_table_gives_every_assignment_its_number_and_chapters():
+    """book/exercices.md maps each TP to the chapters it goes with: every assignment appears
+    once, with the number of its title and the chapters its introduction names."""
+    rows = re.findall(r"^\| (\d+) \| \{doc\}`\.\./exercises/([\w-]+)/\2`[^|]*\| ([\d et]+) \|$",
+                      (ROOT / "book" / "exercices.md").read_text(encoding="utf-8"), re.M)
+    assignments = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    assert sorted(r[1] for r in rows) == assignments
+    for number, assignment, chapters in rows:
+        nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
+        intro = " ".join("".join(nb["cells"][0]["source"]).split())
+        assert intro.startswith(f"# TP {number} "), (assignment, intro[:30])
+        said = re.search(r"accompagnen? (?:le|les) chapitres? ([\d et]+?) du livre", intro)
+        assert said and said.group(1) == chapters, (assignment, chapters, said and said.group(1))
+
+
 @functools.lru_cache(maxsize=None)
 def _chapter(chapter: str) -> dict:
     """The notebook book/<chapter>.ipynb, parsed once per session (tests only read it)."""
