@@ -401,15 +401,21 @@ def test_pages_are_typeset_as_french_prose(built_book):
             breakable.setdefault(page.name, []).extend(re.findall(r"\S{0,12} [;:!?»]|« \S{0,12}", text))
     breakable = {k: v for k, v in breakable.items() if v}
     assert not breakable, f"ordinary spaces in French punctuation: {breakable}"
-    # A browser breaks a line between a formula's box and the no-break space after it: the
-    # formula and its punctuation share a <span class="nowrap"> (the browser test checks the CSS).
+    # A browser breaks a line between a formula's box and the no-break space after it, or the
+    # "(" before it: the formula and its punctuation share a <span class="nowrap"> (the browser
+    # test checks the CSS).
     loose = {}
     for page in pages:
-        for m in re.finditer("(<span class=\"nowrap\">)?<span class=\"math notranslate nohighlight\">"
-                             "[^<]*</span>(\u202f[;:!?»]|[.,)])", page.read_text(encoding="utf-8")):
+        for m in re.finditer("(<span class=\"nowrap\">(?:\\(|«\u202f)?)?<span class=\"math notranslate "
+                             "nohighlight\">[^<]*</span>(\u202f[;:!?»]|[.,)])",
+                             page.read_text(encoding="utf-8")):
             if m.group(1) is None:
                 loose.setdefault(page.name, []).append(m.group(0)[-40:])
-    assert not loose, f"formulas not kept with the punctuation after them: {loose}"
+        for m in re.finditer("(<span class=\"nowrap\">)?(\\(|«\u202f)<span class=\"math notranslate "
+                             "nohighlight\">", page.read_text(encoding="utf-8")):
+            if m.group(1) is None:
+                loose.setdefault(page.name, []).append(m.group(0)[:40])
+    assert not loose, f"formulas not kept with the punctuation around them: {loose}"
     trace = (built_book / "book" / "02_perceptron.html").read_text(encoding="utf-8")
     assert re.search(r'<th[^>]*><p><span class="math[^"]*">\\\(x_0\\\)', trace), \
         "the perceptron's OR trace (printed by code) is not rendered as a table with formulas"

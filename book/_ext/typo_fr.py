@@ -5,7 +5,7 @@ French puts a space before ; : ! ? and » and after «, and that space must not 
 this turns it into a narrow no-break space (U+202F), and the space between a number and % into
 a no-break space (U+00A0). Only prose is touched: code, literal blocks, outputs and mathematics
 are left as they are, and no space is added where the author put none (URLs, times, ratios).
-A formula is kept on the line of the punctuation that follows it.
+A formula is kept on the line of the punctuation around it.
 """
 
 import re
@@ -47,34 +47,42 @@ def _space_punctuation(doctree) -> None:
 
 
 # Punctuation that must stay on the line of the formula before it: the narrow space and a high
-# sign, or a closing sign that takes no space.
+# sign, or a closing sign that takes no space; and, before a formula, an opening sign.
 _AFTER_FORMULA = re.compile("^(?:\u202f[;:!?»]|[.,)])")
+_BEFORE_FORMULA = re.compile("(?:\\(|«\u202f)$")
 
 
 def _keep_formulas_with_their_punctuation(doctree) -> None:
-    """A browser may break a line between a typeset formula and the no-break space after it (the
-    formula is a box, not a character), leaving ": …" at the start of a line. Wrap the formula
-    and its punctuation in ``<span class="nowrap">`` (book/_static/cours.css)."""
+    """A browser may break a line between a typeset formula (a box, not a character) and the
+    punctuation around it, leaving ": …" at the start of a line or "(" at the end of one. Wrap
+    the formula and that punctuation in ``<span class="nowrap">`` (book/_static/cours.css)."""
     for math in list(doctree.findall(nodes.math)):
         parent = math.parent
         if parent is None or in_skipped(parent):
             continue
         index = parent.index(math)
+        before = parent[index - 1] if index > 0 else None
         after = parent[index + 1] if index + 1 < len(parent) else None
-        if not isinstance(after, nodes.Text):
+        opening = _BEFORE_FORMULA.search(str(before)) if isinstance(before, nodes.Text) else None
+        closing = _AFTER_FORMULA.match(str(after)) if isinstance(after, nodes.Text) else None
+        if opening is None and closing is None:
             continue
-        glued = _AFTER_FORMULA.match(str(after))
-        if glued is None:
-            continue
-        rest = str(after)[glued.end():]
         group = nodes.inline(classes=["nowrap"])
         parent.replace(math, group)
+        if opening:
+            group += nodes.Text(opening.group(0))
+            _shorten(parent, before, str(before)[:opening.start()])
         group += math
-        group += nodes.Text(glued.group(0))
-        if rest:
-            parent.replace(after, nodes.Text(rest))
-        else:
-            parent.remove(after)
+        if closing:
+            group += nodes.Text(closing.group(0))
+            _shorten(parent, after, str(after)[closing.end():])
+
+
+def _shorten(parent, text, rest: str) -> None:
+    if rest:
+        parent.replace(text, nodes.Text(rest))
+    else:
+        parent.remove(text)
 
 
 def _on_doctree_resolved(app, doctree, docname):
