@@ -1,8 +1,8 @@
 """Capacity and generalisation: classifiers that memorise, and what a test set guarantees.
 
 Lecture 004 (Chan-Hon-Tong), slides on the nearest neighbour, the test-set bound and the ReLU
-constructions; Zhang et al. (2017), theorem 1 (one hidden layer of N - 1 ReLU units fits any
-N targets).
+constructions; a variant of Zhang et al. (2017), theorem 1: with an output bias, one hidden
+layer of N - 1 ReLU units fits any N targets of distinct inputs (theirs uses N units, no bias).
 
 Conventions, as in chapter 6 of the book:
 
