@@ -98,3 +98,24 @@ def test_conv_benchmark_runs_and_prints_its_ratio():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"^float64 forward\+backward ratio ours/torch: \d+\.\d+$",
                      proc.stdout.strip().splitlines()[-1])
+
+
+def test_instructors_guide_examples_of_chapters_showing_assignment_code_hold():
+    """INSTRUCTORS.md warns that chapters show the reference code of functions the assignments
+    ask for; each example it gives ("chapter 8 `conv2d_backward`") is shown by that chapter
+    (show_source) and written by a student in some assignment."""
+    import json
+
+    text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    item = text[text.index("3. Know what the grading catches"):text.index("## 2. Grade")]
+    examples = re.findall(r"chapter (\d+)(?: shows)? `(\w+)`", " ".join(item.split()))
+    assert len(examples) >= 4, examples
+    asked = set()
+    for path in (ROOT / "solutions").glob("*/*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
+                asked |= set(re.findall(r"^def (\w+)\(", "".join(cell["source"]), re.M))
+    for chapter, name in examples:
+        page = next((ROOT / "book").glob(f"{int(chapter):02d}_*.ipynb")).read_text(encoding="utf-8")
+        assert re.search(rf"show_source\([^)]*\.{name}\b", page), f"chapter {chapter} does not show {name}"
+        assert name in asked, f"no assignment asks for {name}"
