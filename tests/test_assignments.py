@@ -81,7 +81,7 @@ def _visible_text(path: Path) -> str:
 class Submission:
     student_id: str
     full_name: str
-    kind: str                 # solution | release | wrong | cheat
+    kind: str                 # solution | release | wrong | cheat | right
     lost: tuple[str, ...] = ()
     message: str | None = None
 
@@ -189,9 +189,10 @@ def test_untouched_release_scores_zero(graded):
 
 
 def test_variants_lose_exactly_their_points(graded):
-    variants = [s for s in graded.submissions.values() if s.kind in ("wrong", "cheat")]
-    assert {s.kind for s in variants} == {"wrong", "cheat"}, \
-        "grading_cases.toml needs at least one 'wrong' and one 'cheat' variant"
+    variants = [s for s in graded.submissions.values() if s.kind in ("wrong", "cheat", "right")]
+    assert {s.kind for s in variants} == {"wrong", "cheat", "right"}, \
+        "grading_cases.toml needs at least one 'wrong', one 'cheat' and one 'right' variant"
+    assert all(not s.lost for s in variants if s.kind == "right"), "a 'right' variant loses nothing"
     for sub in variants:
         scores = _cell_scores(graded, sub.student_id)
         expected = {k: (0.0 if k in sub.lost else p) for k, p in graded.points.items()}
@@ -260,7 +261,8 @@ def test_question_report_counts_what_each_submission_lost(graded):
         losers = [s for s in subs if s.kind == "release" or cell in s.lost]
         assert int(row["graded"]) == len(subs) and float(row["points"]) == points
         assert int(row["full marks"]) == len(subs) - len(losers), cell
-        assert float(row["mean"]) == pytest.approx(points * (len(subs) - len(losers)) / len(subs), abs=0.005)
+        mean = points * (len(subs) - len(losers)) / len(subs)  # written with two decimals
+        assert float(row["mean"]) == pytest.approx(mean, abs=0.005 + 1e-9)
         errors = row["most frequent errors"].splitlines()
         counted = sum(int(e.split(" × ")[0]) for e in errors)
         assert len(errors) <= 3 and " (cas " not in row["most frequent errors"]
