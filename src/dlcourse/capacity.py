@@ -135,7 +135,7 @@ def required_test_size(margin: float, eps: float) -> int:
             or not 0 < margin < math.inf:
         error("required_test_size", "margin", "a positive number", repr(margin))
     eps = _probability(eps, "required_test_size")
-    return max(1, math.ceil(math.log(1 / eps) / (2 * float(margin) ** 2)))
+    return math.ceil(math.log(1 / eps) / (2 * float(margin) ** 2))
 
 
 class ReluInterpolant(NamedTuple):
