@@ -66,12 +66,15 @@ def test_every_chapter_exists_and_is_in_the_toc():
 
 
 def test_practicals_table_gives_every_assignment_its_number_and_chapters():
-    """book/exercices.md maps each TP to the chapters it goes with: every assignment appears
-    once, with the number of its title and the chapters its introduction names."""
+    """book/exercices.md maps each TP to the chapters it goes with, in the order of the book:
+    every assignment appears once, with the number of its title and the chapters its
+    introduction names."""
     rows = re.findall(r"^\| (\d+) \| \{doc\}`\.\./exercises/([\w-]+)/\2`[^|]*\| ([\d et]+) \|$",
                       (ROOT / "book" / "exercices.md").read_text(encoding="utf-8"), re.M)
     assignments = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     assert sorted(r[1] for r in rows) == assignments
+    last_read = [int(chapters.split()[-1]) for _, _, chapters in rows]
+    assert last_read == sorted(last_read), "the table follows the book: by the last chapter a TP needs"
     for number, assignment, chapters in rows:
         nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
         intro = " ".join("".join(nb["cells"][0]["source"]).split())

@@ -138,8 +138,8 @@ def test_required_test_size_is_the_smallest_sufficient(margin, eps):
     (lambda: hoeffding_margin(100.0, 0.05), r"'K' .* positive integer"),
     (lambda: hoeffding_margin(100, 1.0), r"'eps' .* strictly between 0 and 1"),
     (lambda: hoeffding_margin(100, True), r"'eps' .* strictly between 0 and 1"),
-    (lambda: required_test_size(0.0, 0.05), r"'margin' .* positive number"),
-    (lambda: required_test_size(math.inf, 0.05), r"'margin' .* positive number"),
+    (lambda: required_test_size(0.0, 0.05), r"'margin' .* number > 0"),
+    (lambda: required_test_size(math.inf, 0.05), r"'margin' .* number > 0"),
     (lambda: required_test_size(0.01, 0.0), r"'eps' .* strictly between 0 and 1"),
 ])
 def test_bound_functions_refuse_bad_input(call, match):

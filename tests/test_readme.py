@@ -106,6 +106,8 @@ def test_instructors_guide_examples_of_chapters_showing_assignment_code_hold():
     (show_source) and written by a student in some assignment."""
     import json
 
+    from notebook_regions import nbgrader_meta
+
     text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
     item = text[text.index("3. Know what the grading catches"):text.index("## 2. Grade")]
     examples = re.findall(r"chapter (\d+)(?: shows)? `(\w+)`", " ".join(item.split()))
@@ -113,7 +115,7 @@ def test_instructors_guide_examples_of_chapters_showing_assignment_code_hold():
     asked = set()
     for path in (ROOT / "solutions").glob("*/*.ipynb"):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
+            if cell["cell_type"] == "code" and nbgrader_meta(cell).get("solution"):
                 asked |= set(re.findall(r"^def (\w+)\(", "".join(cell["source"]), re.M))
     for chapter, name in examples:
         page = next((ROOT / "book").glob(f"{int(chapter):02d}_*.ipynb")).read_text(encoding="utf-8")

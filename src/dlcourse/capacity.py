@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array, error, non_empty_rows, positive_int
+from ._checks import as_float_array, error, non_empty_rows, positive_float, positive_int
 
 __all__ = ["nearest_neighbour", "hoeffding_margin", "required_test_size", "ReluInterpolant",
            "relu_interpolant", "one_hidden_layer_relu"]
@@ -131,11 +131,9 @@ def required_test_size(margin: float, eps: float) -> int:
     int
         :math:`\\lceil \\ln(1/\\varepsilon) / (2\\,\\mathrm{margin}^2) \\rceil`.
     """
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-            or not 0 < margin < math.inf:
-        error("required_test_size", "margin", "a positive number", repr(margin))
+    margin = positive_float(margin, "margin", "required_test_size")
     eps = _probability(eps, "required_test_size")
-    return math.ceil(math.log(1 / eps) / (2 * float(margin) ** 2))
+    return math.ceil(math.log(1 / eps) / (2 * margin ** 2))
 
 
 class ReluInterpolant(NamedTuple):
