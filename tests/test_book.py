@@ -144,7 +144,9 @@ def test_glued_numbers_are_written_the_french_way():
 
 
 _QUESTION = re.compile(r"^\*\*Question (\d+)\.\*\* \S", re.M)
-_ANSWER = "```{admonition} Réponse\n:class: tip, dropdown\n"
+# An HTML fold, so that the answer stays hidden where a chapter is opened as a notebook (Colab,
+# Jupyter); book/_ext/folded_answers.py makes it the theme's dropdown in the book.
+_ANSWER = '<details class="reponse">\n<summary>Réponse</summary>\n\n'
 
 
 def test_every_chapter_ends_with_self_check_questions_and_folded_answers():
@@ -164,7 +166,7 @@ def test_every_chapter_ends_with_self_check_questions_and_folded_answers():
             problems.append(f"{chapter}: questions numbered {numbers}, expected 3 to 5 from 1")
         parts = _QUESTION.split(text)[2::2]  # what follows each question, up to the next one
         for k, part in enumerate(parts, start=1):
-            if part.count(_ANSWER) != 1 or not part.rstrip().endswith("```"):
+            if part.count(_ANSWER) != 1 or not part.rstrip().endswith("\n\n</details>"):
                 problems.append(f"{chapter}: question {k} needs exactly one folded « Réponse » after it")
     assert not problems, "\n".join(problems)
 
@@ -705,3 +707,81 @@ def test_a_section_number_links_across_pages_and_an_unknown_one_fails_the_build(
     other.write_text("# Autre\n\nVoir la section 1.2.\n", encoding="utf-8")
     with pytest.raises(SphinxWarning, match="no section of the book is numbered 1.2"):
         app.build()
+
+
+def test_a_folded_answer_becomes_the_theme_dropdown_and_a_broken_one_fails_the_build(tmp_path):
+    """book/_ext/folded_answers.py: the `<details class="reponse">` of an answer becomes the
+    admonition that sphinx-togglebutton folds (formula and link inside kept), and an answer whose
+    fold is unclosed or misspelt stops a build with warnings as errors instead of showing it."""
+    (tmp_path / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                      "extensions = ['myst_parser', 'folded_answers']\n"
+                                      "myst_enable_extensions = ['dollarmath']\n", encoding="utf-8")
+    page = tmp_path / "index.md"
+    question = "# Quiz\n\n**Question 1.** Combien ?\n\n"
+
+    def build(fold: str) -> subprocess.CompletedProcess:
+        # A process per build: a second Sphinx application in this one warns that MyST's nodes
+        # are registered again.
+        page.write_text(question + fold, encoding="utf-8")
+        return subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", "-E",
+                               str(tmp_path), str(tmp_path / "_build")], capture_output=True, text=True)
+
+    done = build('<details class="reponse">\n<summary>Réponse</summary>\n\n'
+                 "Deux, car $1 + 1 = 2$ ([voir](https://example.org)).\n\nEt pas trois.\n\n</details>\n\n"
+                 "Après.\n")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "_build" / "index.html").read_text(encoding="utf-8")
+    answer = re.search(r'<div class="tip dropdown admonition">\s*<p class="admonition-title">Réponse</p>'
+                       r'(.*?)</div>', html, re.S)
+    assert answer, html
+    assert "1 + 1 = 2" in answer.group(1) and "https://example.org" in answer.group(1)
+    assert "Et pas trois." in answer.group(1) and "Après." not in answer.group(1)
+    assert "<details" not in html and "</details>" not in html
+    broken = {"without its </details>": '<details class="reponse">\n<summary>Réponse</summary>\n\nDeux.\n',
+              "not a folded answer": "<details>\n<summary>Réponse</summary>\n\nDeux.\n\n</details>\n",
+              "without its opening": "Deux.\n\n</details>\n"}
+    for message, fold in broken.items():
+        done = build(fold)
+        assert done.returncode != 0 and message in done.stderr, (message, done.stderr)
+
+
+def test_answers_stay_folded_when_a_chapter_is_opened_as_a_notebook():
+    """A launch button opens the chapter itself in Colab, Binder or JupyterHub, which render the
+    Markdown cells' HTML but not MyST directives: rendered as Jupyter does (nbconvert), every
+    answer of « Testez-vous » is inside a closed <details> under its « Réponse » title."""
+    from html.parser import HTMLParser
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    class Folds(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth, self.folds, self.open_attr = 0, [], False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "details":
+                self.depth += 1
+                self.folds.append("")
+                self.open_attr |= "open" in dict(attrs)
+
+        def handle_endtag(self, tag):
+            if tag == "details":
+                self.depth -= 1
+
+        def handle_data(self, data):
+            if self.depth:
+                self.folds[-1] += data
+
+    exporter = HTMLExporter(template_name="classic")
+    for chapter in CHAPTERS:
+        nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+        html, _ = exporter.from_notebook_node(nb)
+        parser = Folds()
+        parser.feed(html)
+        questions = sum(len(_QUESTION.findall(cell)) for cell in _markdown_cells(chapter)
+                        if cell.startswith("## Testez-vous\n"))
+        answers = [f for f in parser.folds if f.strip().startswith("Réponse")]
+        assert len(answers) == questions and not parser.open_attr, (chapter, len(answers), questions)
+        assert all(len(a.strip()) > len("Réponse") + 40 for a in answers), f"{chapter}: an empty answer"
+        assert "{admonition} Réponse" not in html, f"{chapter}: an answer left as a MyST directive"
