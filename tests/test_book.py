@@ -739,6 +739,8 @@ def test_a_folded_answer_becomes_the_theme_dropdown_and_a_broken_one_fails_the_b
     assert "<details" not in html and "</details>" not in html
     broken = {"without its </details>": '<details class="reponse">\n<summary>Réponse</summary>\n\nDeux.\n',
               "not a folded answer": "<details>\n<summary>Réponse</summary>\n\nDeux.\n\n</details>\n",
+              # no blank line after the title: Markdown keeps the answer inside the HTML block
+              "is not a folded answer": '<details class="reponse">\n<summary>Réponse</summary>\nDeux.\n\n</details>\n',
               "without its opening": "Deux.\n\n</details>\n"}
     for message, fold in broken.items():
         done = build(fold)

@@ -48,13 +48,13 @@ def _fold(app, doctree):
             continue
         parent = opening.parent
         following = parent.children[parent.index(opening) + 1:]
-        closing = next((n for n in following if _html(n) == _CLOSING), None)
-        if closing is None or any(_html(n) is not None and "<details" in _html(n) for n in following
-                                  [:following.index(closing)]):
+        ends = [i for i, node in enumerate(following) if _html(node) == _CLOSING]
+        nested = [i for i, node in enumerate(following) if "<details" in (_html(node) or "")]
+        if not ends or (nested and nested[0] < ends[0]):
             logger.warning("a folded answer without its </details> (alone in its block, after a "
-                           "blank line, in the same cell)", location=opening)
+                           "blank line, before the next fold)", location=opening)
             continue
-        body = following[:following.index(closing)]
+        body, closing = following[:ends[0]], following[ends[0]]
         if not body:
             logger.warning("a folded answer with nothing in it", location=opening)
         title = match.group("title").strip()
