@@ -237,9 +237,17 @@ def test_moodle_csv_rows(graded):
         lost = sum(graded.points[k] for k in sub.lost)
         expected = 0.0 if sub.kind == "release" else total - lost
         assert row["Full name"] == sub.full_name
-        assert float(row["Grade"]) == expected, (sub.full_name, row)
-        assert float(row["Maximum grade"]) == total + sum(graded.manual.values())
-        assert row["Last modified (grade)"] and row["Feedback comments"]
+        # The points, per question as the notebook numbers them; the grade only once the
+        # written answers are graded (the blank release's is 0 without a reader).
+        comment = row["Feedback comments"]
+        points = re.match(r"Note (provisoire )?: ([\d.]+)/([\d.]+) points \(Q1 ", comment)
+        assert points and float(points.group(2)) == expected, (sub.full_name, comment)
+        assert float(points.group(3)) == float(row["Maximum grade"]) == total + sum(graded.manual.values())
+        if sub.kind == "release":
+            assert row["Grade"] == "0" and not points.group(1) and row["Last modified (grade)"]
+        else:
+            assert row["Grade"] == "" and points.group(1), (sub.full_name, row)
+            assert " à corriger (sur " in comment
     with open(graded.course / "grades" / f"{graded.assignment}-nbgrader.csv") as fh:
         exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
     assert exported["1001"] == total and exported["1002"] == 0.0
@@ -377,6 +385,13 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
     with pytest.raises(SystemExit, match="not a UTF-8 CSV file"):
         main([assignment, "--report-only", "--course-dir", str(course),
               "--moodle-worksheet", str(zip_path)])
+    # Grades out of 20 into a worksheet whose maximum is 12: refused before anything changes.
+    before = (course / "grades" / f"{assignment}-moodle-worksheet.csv").read_bytes()
+    with pytest.raises(SystemExit, match=r"maximum grade of Notes-TP1.csv is 12,00, but the grades "
+                                         r"would be out of 20: give --scale 12 instead of --scale 20"):
+        main([assignment, "--report-only", "--scale", "20", "--course-dir", str(course),
+              "--moodle-worksheet", str(worksheet)])
+    assert (course / "grades" / f"{assignment}-moodle-worksheet.csv").read_bytes() == before
     (tmp_path / "other.csv").write_text("Nom,Prénom\nTuring,Alan\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="no grade column"):
         main([assignment, "--report-only", "--course-dir", str(course),
@@ -450,8 +465,10 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
         assert sorted(r) == [f"Participant {n}" for n in range(5001, 5006)], report
         auto_points = sum(float(nbgrader_meta(c)["points"]) for c in source.cells
                           if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
-        # nbgrader keeps the earlier manual score of a regraded notebook, flagged for review.
-        assert float(r["Participant 5001"]["Grade"]) == auto_points + written_points
+        # nbgrader keeps the earlier manual score of a regraded notebook, flagged for review:
+        # no grade in Moodle until the review.
+        assert r["Participant 5001"]["Grade"] == ""
+        assert f"Note provisoire : {auto_points + written_points:g}/" in r["Participant 5001"]["Feedback comments"]
         assert "manual grading pending" in r["Participant 5001"]["Grading status"]
         assert r["Participant 5001"]["Full name"] == "Zoé Lefèvre"
         assert r["Participant 5002"]["Grade"] == "" and "noyau" in r["Participant 5002"]["Feedback comments"]
@@ -469,6 +486,18 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     capsys.readouterr()
     assert main([assignment, "--report-only", "--course-dir", str(course)]) == 0
     assert "was regraded after" not in capsys.readouterr().out
+    assert float(rows()["Participant 5001"]["Grade"]) == auto_points + written_points
+    assert rows()["Participant 5005"]["Grade"] == ""  # its written answer still awaits a reader
+    assert main([assignment, "--report-only", "--provisional", "--course-dir", str(course)]) == 0
+    assert "have written answers to grade in formgrader (their Grade counts those answers 0 " \
+           "(--provisional)): 5005" in capsys.readouterr().out
+    assert rows()["Participant 5005"]["Grade"] != ""
+    # Formgrader shows Moodle's names; every zip handed in is kept.
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        student = gb.find_student("5001")
+        assert (student.first_name, student.last_name) == ("Zoé", "Lefèvre")
+    kept = sorted(p.name for p in (course / "downloaded" / assignment / "zips").iterdir())
+    assert kept == ["first.zip", "late.zip"]
     # A zip that is not Moodle's: a clear error, the reports stay as they were.
     before = (course / "grades" / f"{assignment}-moodle.csv").read_bytes()
     other = tmp_path / "other.zip"

@@ -81,7 +81,7 @@ def test_tuple_outputs_name_the_wrong_entry():
     with pytest.raises(AssertionError, match=r"le résultat \(élément n°\d → db\) ne correspond pas"):
         check_function(wrong_db, mlp.backward, _backward_cases(), output_names=("dW", "db"),
                        forbid_reference=False)
-    with pytest.raises(AssertionError, match=r"contient 1 valeur\(s\) ; 2 sont attendues"):
+    with pytest.raises(AssertionError, match=r"contient 1 valeur\(s\) au lieu de 2\.$"):
         check_function(lambda: (np.zeros(2),), lambda: (np.zeros(2), np.zeros(3)), [case()])
     with pytest.raises(AssertionError, match=r"\(élément n°1\) a la forme \(1,\) ; la forme "
                                              r"attendue est \(2,\)"):
@@ -190,6 +190,7 @@ def test_usual_python_errors_get_a_french_gloss(body, gloss):
     """NumPy's and Python's English messages are kept (searchable) and explained in French."""
     message = _message(lambda x: body(), 1.0)
     assert " a levé une exception : " in message and " — en clair : " in message and gloss in message
+    assert message[-1] in ".?!" and message[-2] not in ".?!", "one final punctuation mark"
 
 
 def test_an_unknown_exception_gets_no_gloss():

@@ -3,9 +3,10 @@
 ``dlcourse-grade <id> --moodle-zip FILE`` (or ``python -m dlcourse.grade``), run from the
 course root (the folder of ``nbgrader_config.py``), does in order:
 
-1. put the zip into ``downloaded/<id>/archive/`` and run ``nbgrader zip_collect`` (the Moodle
-   file-name pattern is :data:`MOODLE_FILE_REGEXP`); a submission holding a single notebook
-   under another name is renamed to the released name;
+1. put the zip into ``downloaded/<id>/archive/`` (and keep a copy in ``downloaded/<id>/zips/``)
+   and run ``nbgrader zip_collect`` (the Moodle file-name pattern is
+   :data:`MOODLE_FILE_REGEXP`); a submission holding a single notebook under another name is
+   renamed to the released name; Moodle's names go into the gradebook (formgrader shows them);
 2. one ``nbgrader autograde <id>`` for all the students of the zip (one nbgrader start-up,
    one kernel per notebook), watched: nbgrader reports a notebook that kills its kernel and
    goes on; a student that runs longer than the wall-time limit is killed with the batch,
@@ -18,7 +19,9 @@ course root (the folder of ``nbgrader_config.py``), does in order:
    (grade)``, ``Feedback comments``, plus ``Grading status`` which Moodle ignores),
    ``grades/<id>-feedback.zip`` (the HTML feedback named for Moodle's "upload multiple
    feedback files in a zip"), ``grades/<id>-nbgrader.csv`` (``nbgrader export``) and
-   ``grades/<id>-questions.csv`` (per question: full marks, mean, most frequent errors); with
+   ``grades/<id>-questions.csv`` (per question: full marks, mean, most frequent errors). A
+   grade stays empty until nbgrader has every score: a notebook it could not grade, or written
+   answers not yet graded by hand (``--provisional`` writes those grades, counting them 0). With
    ``--moodle-worksheet FILE``, also the worksheet downloaded from Moodle, filled in
    (``grades/<id>-moodle-worksheet.csv``: Moodle names its columns in the interface language).
 
@@ -31,6 +34,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
+import filecmp
+import math
 import os
 import re
 import shutil
@@ -71,6 +76,10 @@ WORKSHEET_GRADE_COLUMNS = ("Grade", "Note")
 #: (French names from Moodle's language pack: core "grade", assignfeedback_comments "pluginname".)
 WORKSHEET_COMMENT_COLUMNS = ("Feedback comments", "Feedback par commentaires",
                              "Commentaires de feedback")
+WORKSHEET_MAXIMUM_COLUMNS = ("Maximum grade", "Maximum Grade", "Note maximale")
+
+#: A « Question » heading of an assignment: "## Question 3 — …", "## Questions 1 et 2 — …".
+_QUESTION_HEADING = re.compile(r"^#{1,6}\s*Questions?\s+(\d+(?:\s*(?:,|et)\s*\d+)*)", re.M)
 
 
 #: What the feedback says of a cell stopped at the per-cell time limit.
@@ -160,12 +169,21 @@ def _stray_notebooks(zip_path: str | os.PathLike) -> list[str]:
                 and "__MACOSX/" not in entry and not Path(entry).name.startswith("._")]
 
 
-def _graded_cell_ids(path: Path) -> list[str]:
+def _graded_cells(path: Path) -> dict[str, str]:
+    """The graded cells of a released notebook, in order, each with the question it belongs
+    to as students read it ("Q3", "Q1 et 2"): the last « Question » heading above it."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")]
+    label, cells = None, {}
+    for cell in nb.cells:
+        heading = _QUESTION_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            label = "Q" + " ".join(heading.group(1).split())
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cells[meta["grade_id"]] = label or meta["grade_id"]
+    return cells
 
 
 def _env() -> dict[str, str]:
@@ -236,6 +254,13 @@ def _collect(course: Path, assignment: str,
         shutil.rmtree(base / step, ignore_errors=True)
     (base / "archive").mkdir(parents=True)
     shutil.copy(zip_path, base / "archive" / zip_path.name)
+    # archive/ holds this zip only (zip_collect takes all it finds); zips/ keeps every one.
+    kept = base / "zips" / zip_path.name
+    if kept.exists() and not filecmp.cmp(kept, zip_path, shallow=False):
+        kept = kept.with_name(f"{zip_path.stem} ({_dt.datetime.now():%Y-%m-%d %H%M%S})"
+                              f"{zip_path.suffix}")
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copy(zip_path, kept)
     rc, out = _nbgrader(course, "zip_collect", assignment, "--force",
                         log=base / "logs" / "zip_collect.log")
     if rc != 0:
@@ -266,6 +291,18 @@ def _collect(course: Path, assignment: str,
                 f"s'appelle {expected[0]} : impossible de savoir lequel corriger ; votre travail "
                 f"sera corrigé à la main."])
     return students, notes, ambiguous
+
+
+def _name_students(course: Path, names: dict[str, str]) -> None:
+    """Moodle's names into the gradebook, so that formgrader shows them next to the
+    participant numbers (the gradebook is git-ignored: it already holds student work)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for sid, full_name in names.items():
+            first, _, last = full_name.strip().partition(" ")
+            if full_name.strip():
+                gb.update_or_create_student(sid, first_name=first, last_name=last)
 
 
 def _section_start(line: str, assignment: str) -> str | None:
@@ -512,41 +549,67 @@ def _fmt_points(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def _comment(r: StudentResult) -> str:
+@dataclass
+class _Marking:
+    """How points become the grade and the comment Moodle gets."""
+
+    max_points: float                 # the notebook's total
+    scale: float | None               # --scale: the maximum grade in Moodle, if not max_points
+    provisional: bool                 # --provisional: grade before the written answers are
+    questions: dict[str, str]         # graded cell -> "Q3", in the notebook's order
+
+    @property
+    def maximum(self) -> float:
+        return self.scale if self.scale is not None else self.max_points
+
+
+def _comment(r: StudentResult, marking: _Marking) -> str:
+    """What the student reads in Moodle: the points per question, then the notes."""
     parts = list(r.notes)
     if r.score is not None:
-        detail = ", ".join(f"{name} {'à corriger' if s is None else _fmt_points(s)}/"
-                           f"{_fmt_points(m)}" for name, s, m in r.cells)
-        parts.insert(0, f"Note : {_fmt_points(r.score)}/{_fmt_points(r.max_score or 0)} points"
-                        f" ({detail}).")
+        order = list(marking.questions)
+        by_question: dict[str, list[tuple[float | None, float]]] = {}
+        for name, s, m in sorted(r.cells, key=lambda c: order.index(c[0]) if c[0] in order
+                                 else len(order)):
+            by_question.setdefault(marking.questions.get(name, name), []).append((s, m))
+        detail = " ; ".join(
+            f"{q} à corriger (sur {_fmt_points(sum(m for _, m in cells))})"
+            if any(s is None for s, _ in cells) else
+            f"{q} {_fmt_points(sum(s for s, _ in cells))}/{_fmt_points(sum(m for _, m in cells))}"
+            for q, cells in by_question.items())
+        total = f"{_fmt_points(r.score)}/{_fmt_points(r.max_score or 0)} points"
         if r.needs_manual:
-            parts.append("Les réponses rédigées restent à corriger à la main.")
+            parts.insert(0, f"Note provisoire : {total} ({detail}). Les réponses rédigées, pas "
+                            f"encore corrigées, y comptent pour 0.")
+        else:
+            parts.insert(0, f"Note : {total} ({detail}).")
         parts.append("Le détail des tests est dans le fichier de retour (HTML).")
     return " ".join(parts)
 
 
-def _write_moodle_csv(path: Path, results: Sequence[StudentResult], max_points: float,
-                      scale: float | None) -> None:
+def _write_moodle_csv(path: Path, results: Sequence[StudentResult], marking: _Marking) -> None:
     now = _dt.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(MOODLE_COLUMNS)
-        maximum = scale if scale is not None else max_points
         for r in results:
-            grade = _moodle_grade(r, max_points, scale)
+            grade = _moodle_grade(r, marking)
             status = r.status + ("; manual grading pending" if r.needs_manual else "")
             # An empty grade leaves Moodle's grade untouched: failures are graded by hand.
             writer.writerow([f"Participant {r.student_id}", r.full_name, grade,
-                             _fmt_points(maximum), now if grade else "", _comment(r), status])
+                             _fmt_points(marking.maximum), now if grade else "",
+                             _comment(r, marking), status])
 
 
-def _moodle_grade(r: StudentResult, max_points: float, scale: float | None) -> str:
-    """The grade Moodle gets: empty (left untouched) unless the notebook was graded."""
-    if r.status != "ok" or r.score is None:
+def _moodle_grade(r: StudentResult, marking: _Marking) -> str:
+    """The grade Moodle gets: empty (left untouched) unless the notebook was graded, and, but
+    with --provisional, until its written answers are graded too (else they would count 0
+    in a grade that looks final)."""
+    if r.status != "ok" or r.score is None or (r.needs_manual and not marking.provisional):
         return ""
-    maximum = scale if scale is not None else max_points
-    return _fmt_points(r.score * maximum / max_points if max_points else 0.0)
+    return _fmt_points(r.score * marking.maximum / marking.max_points if marking.max_points
+                       else 0.0)
 
 
 def _read_worksheet(worksheet: Path) -> tuple[list[list[str]], int, int | None]:
@@ -572,9 +635,31 @@ def _read_worksheet(worksheet: Path) -> tuple[list[list[str]], int, int | None]:
     return rows, grade_col, comment_col
 
 
+def _check_worksheet_maximum(worksheet: tuple[list[list[str]], int, int | None], name: str,
+                             marking: _Marking) -> None:
+    """Refuse to fill grades out of 20 into an assignment whose maximum grade is 12."""
+    rows = worksheet[0]
+    header = [h.strip() for h in rows[0]]
+    col = next((i for i, h in enumerate(header) if h in WORKSHEET_MAXIMUM_COLUMNS), None)
+    values = {row[col].strip() for row in rows[1:] if col is not None and len(row) > col
+              and row[col].strip()}
+    for value in values:
+        try:
+            maximum = float(value.replace("\u00a0", "").replace(" ", "").replace(",", "."))
+        except ValueError:
+            continue
+        if abs(maximum - marking.maximum) > 0.005:
+            wanted = (f"--scale {_fmt_points(maximum)}" if marking.scale is None
+                      else f"--scale {_fmt_points(maximum)} instead of --scale "
+                           f"{_fmt_points(marking.scale)}")
+            raise SystemExit(
+                f"error: the maximum grade of {name} is {value}, but the grades would be out of "
+                f"{_fmt_points(marking.maximum)}: give {wanted}, or change the assignment's "
+                f"maximum grade in Moodle and download the worksheet again. Nothing was changed.")
+
+
 def _fill_worksheet(worksheet: tuple[list[list[str]], int, int | None], out: Path,
-                    results: Sequence[StudentResult], max_points: float,
-                    scale: float | None) -> tuple[int, list[str]]:
+                    results: Sequence[StudentResult], marking: _Marking) -> tuple[int, list[str]]:
     """Fill the grading worksheet downloaded from Moodle, in whatever language its columns are.
 
     Its header, identifiers and dates stay as Moodle wrote them; the grade and comment of
@@ -590,11 +675,11 @@ def _fill_worksheet(worksheet: tuple[list[list[str]], int, int | None], out: Pat
             continue
         r = by_id[match.group(1)]
         seen.add(r.student_id)
-        grade = _moodle_grade(r, max_points, scale)
+        grade = _moodle_grade(r, marking)
         if grade:
             row[grade_col] = grade
         if comment_col is not None:
-            row[comment_col] = _comment(r)
+            row[comment_col] = _comment(r, marking)
         filled += 1
     with open(out, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
@@ -618,7 +703,7 @@ def _write_feedback_zip(course: Path, assignment: str, path: Path,
 def grade_assignment(course: str | os.PathLike, assignment: str,
                      moodle_zip: str | os.PathLike | None = None, *, cell_timeout: int = 60,
                      student_timeout: float = 600.0, scale: float | None = None,
-                     report_only: bool = False,
+                     report_only: bool = False, provisional: bool = False,
                      moodle_worksheet: str | os.PathLike | None = None) -> list[StudentResult]:
     """Run the whole loop (see the module docstring); return one result per student."""
     course = Path(course).resolve()
@@ -628,23 +713,18 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     if not (course / "exercises" / assignment).is_dir():
         raise SystemExit(f"error: exercises/{assignment} does not exist in {course}; release "
                          f"it first with: nbgrader generate_assignment {assignment} --force")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise SystemExit(f"error: --scale must be a number > 0 (the maximum grade in Moodle); "
+                         f"got {scale}.")
+    # Bad input stops us before anything changes: the worksheet, then the zip.
     worksheet = None
-    if moodle_worksheet is not None:  # a bad file stops us before any grading, not after
+    if moodle_worksheet is not None:
         worksheet = _read_worksheet(Path(moodle_worksheet).expanduser().resolve())
-    _ensure_in_gradebook(course, assignment)
     statuses: dict[str, StudentResult] = {}
     status_file = course / "downloaded" / assignment / "status.csv"
-    # Every student collected so far, over all the zips of this assignment (late submissions
-    # come in a second zip): the reports cover them all.
-    if status_file.exists():
-        with open(status_file, encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                statuses[row["student_id"]] = StudentResult(
-                    row["student_id"], row["full_name"], row["status"],
-                    notes=[n for n in row["notes"].split("\n") if n])
     stray: list[str] = []
     if report_only:
-        if not statuses:
+        if not status_file.exists():
             raise SystemExit(f"error: nothing collected yet for {assignment} (no "
                              f"{status_file.relative_to(course)}): run with --moodle-zip first.")
     else:
@@ -664,6 +744,21 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
                 f"error: no file of {zip_path.name} is named like a Moodle submission "
                 f"('Firstname Lastname_<participant>_assignsubmission_file_...'); is it the zip "
                 f"of 'Download all submissions'? First entries: {sample}. Nothing was changed.")
+    _ensure_in_gradebook(course, assignment)
+    questions = {c: q for nb in sorted((course / "exercises" / assignment).glob("*.ipynb"))
+                 for c, q in _graded_cells(nb).items()}
+    marking = _Marking(_max_points(course, assignment), scale, provisional, questions)
+    if worksheet is not None:
+        _check_worksheet_maximum(worksheet, Path(moodle_worksheet).name, marking)
+    # Every student collected so far, over all the zips of this assignment (late submissions
+    # come in a second zip): the reports cover them all.
+    if status_file.exists():
+        with open(status_file, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                statuses[row["student_id"]] = StudentResult(
+                    row["student_id"], row["full_name"], row["status"],
+                    notes=[n for n in row["notes"].split("\n") if n])
+    if not report_only:
         print(f"Collecting {len(names)} submission(s) from {zip_path.name}...")
         for entry in stray:
             print(f"  warning: '{entry}' is not named like a Moodle submission: not collected.")
@@ -677,6 +772,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
             batch_results[sid].notes[:0] = notes.get(sid, [])
             statuses.pop(sid, None)
         statuses.update(batch_results)
+        _name_students(course, {sid: names.get(sid, "") for sid in batch})
         status_file.parent.mkdir(parents=True, exist_ok=True)
         with open(status_file, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -688,9 +784,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     if graded:
         _nbgrader(course, "generate_feedback", assignment, "--force",
                   log=course / "downloaded" / assignment / "logs" / "generate_feedback.log")
-    max_points = _max_points(course, assignment)
-    expected_cells = [c for nb in sorted((course / "exercises" / assignment).glob("*.ipynb"))
-                      for c in _graded_cell_ids(nb)]
+    expected_cells = list(questions)
     results = []
     for sid in students:
         r = statuses[sid]
@@ -708,21 +802,22 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         results.append(r)
     out = course / "grades"
     out.mkdir(exist_ok=True)
-    _write_moodle_csv(out / f"{assignment}-moodle.csv", results, max_points, scale)
+    _write_moodle_csv(out / f"{assignment}-moodle.csv", results, marking)
     questions = question_report([r for r in results if r.status == "ok"], expected_cells)
     _write_question_report(out / f"{assignment}-questions.csv", questions)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
     worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
     if worksheet is not None:
-        filled, absent = _fill_worksheet(worksheet, worksheet_out, results, max_points, scale)
+        filled, absent = _fill_worksheet(worksheet, worksheet_out, results, marking)
     _nbgrader(course, "export", f"--to={out / f'{assignment}-nbgrader.csv'}",
               f"--assignment=['{assignment}']",
               log=course / "downloaded" / assignment / "logs" / "export.log")
-    print(f"\n{'student':>10}  {'score':>9}  status  name")
+    print(f"\n{'student':>10}  {'points':>9}  {'grade':>6}  status  name")
     for r in results:
         score = "-" if r.score is None else f"{_fmt_points(r.score)}/{_fmt_points(r.max_score)}"
+        grade = _moodle_grade(r, marking) or "-"
         extra = "; manual grading pending" if r.needs_manual else ""
-        print(f"{r.student_id:>10}  {score:>9}  {r.status}{extra}  {r.full_name}")
+        print(f"{r.student_id:>10}  {score:>9}  {grade:>6}  {r.status}{extra}  {r.full_name}")
     problems = [r for r in results if r.status != "ok"]
     print(f"\nMoodle worksheet: {out / f'{assignment}-moodle.csv'}")
     if worksheet is not None:
@@ -742,8 +837,15 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         print(f"  {q['question']:<28} {q['full_marks']:>3}/{q['graded']:<3} full marks, mean "
               f"{mean}/{points}{common}")
     if problems:
-        print(f"{len(problems)} submission(s) need manual grading (empty Grade in the CSV): "
+        print(f"{len(problems)} submission(s) could not be graded automatically (empty Grade "
+              f"in the CSV; see INSTRUCTORS.md): "
               + ", ".join(f"{r.student_id} ({r.status})" for r in problems))
+    pending = [r.student_id for r in results if r.status == "ok" and r.needs_manual]
+    if pending:
+        how = ("their Grade counts those answers 0 (--provisional)" if provisional else
+               "empty Grade in the CSV until then; --provisional writes it now, counting them 0")
+        print(f"{len(pending)} submission(s) have written answers to grade in formgrader "
+              f"({how}): {', '.join(pending)}")
     for r in results:
         if r.deleted_cells:
             print(f"warning: {r.student_id} deleted graded cell(s) {', '.join(r.deleted_cells)}: "
@@ -782,11 +884,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "grades/<id>-moodle-worksheet.csv")
     parser.add_argument("--scale", type=float, default=None, metavar="MAX",
                         help="rescale grades to this maximum (e.g. 20); default: raw points")
+    parser.add_argument("--provisional", action="store_true",
+                        help="write the Grade of submissions whose written answers are not "
+                             "graded yet (they count 0); by default it stays empty until then")
     args = parser.parse_args(argv)
     grade_assignment(args.course_dir, args.assignment, args.moodle_zip,
                      cell_timeout=args.cell_timeout, student_timeout=args.student_timeout,
                      scale=args.scale, report_only=args.report_only,
-                     moodle_worksheet=args.moodle_worksheet)
+                     provisional=args.provisional, moodle_worksheet=args.moodle_worksheet)
     return 0
 
 

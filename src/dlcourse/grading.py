@@ -264,8 +264,8 @@ def _compare(got: Any, expected: Any, what: str, atol: float, rtol: float,
             raise _Mismatch(f"{what} est {kind} ; une séquence de {len(expected)} valeurs "
                             f"est attendue.")
         if len(got) != len(expected):
-            raise _Mismatch(f"{what} contient {len(got)} valeur(s) ; "
-                            f"{len(expected)} sont attendues.")
+            raise _Mismatch(f"{what} contient {len(got)} valeur(s) au lieu de "
+                            f"{len(expected)}.")
         # Names label the tuples of their length (e.g. (dW, db)); lists are numbered.
         named = bool(names) and isinstance(expected, tuple) and len(names) == len(expected)
         for i, (g, e) in enumerate(zip(got, expected)):
@@ -709,7 +709,9 @@ def gloss(ename: str, message: str) -> str:
     """
     text = next((text for fragment, text in _GLOSSES_BY_MESSAGE if fragment in message),
                 _GLOSSES_BY_NAME.get(ename))
-    return f" — en clair : {text}." if text else ""
+    if not text:
+        return ""
+    return f" — en clair : {text}" + ("" if text.endswith(("?", "!", ".")) else ".")
 
 
 def _not_written(err: NotImplementedError, fn: Callable, name: str, where: str) -> str:
