@@ -7,9 +7,9 @@ relative to the folder that holds it. See INSTRUCTORS.md for the grading loop.
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests
 
-from dlcourse.grade import MOODLE_FILE_REGEXP, StripTracebacks
+from dlcourse.grade import FEEDBACK_TEMPLATE_DIRS, MOODLE_FILE_REGEXP, GetGradesFr, StripTracebacks
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,9 +37,12 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"^(\S+:\d+: )?\w*Warning: "
 
 # Feedback given to students: no hidden tests (neither their source nor the tracebacks
-# that quote it), only the French message of each failed test.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, StripTracebacks,
+# that quote it), only the French message of each failed test, on a page in French
+# (points per question, written answers « à corriger » until graded).
+c.GenerateFeedback.preprocessors = [GetGradesFr, ClearHiddenTests, StripTracebacks,
                                     CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.template_name = "feedback_fr"
+c.HTMLExporter.extra_template_basedirs = FEEDBACK_TEMPLATE_DIRS
 
 # Moodle's "Download all submissions" zip: files named
 # "Firstname Lastname_12345_assignsubmission_file_<notebook>.ipynb", or the same inside

@@ -217,6 +217,16 @@ def test_feedback_has_no_hidden_tests(graded):
         assert "HIDDEN TESTS" not in text and "grading." not in text, path
         leaked = [line for line in hidden if line in text]
         assert not leaked, (path, leaked[:3])
+    # The page is in French, points per question; a written answer not graded yet says so.
+    for path in files:
+        text = " ".join(_visible_text(path).split())
+        assert "Votre réponse" in text and re.search(r"Q1[ ,]", text), path
+        english = [w for w in ("Student's answer", "Score:", "Grade cell", "Comments:",
+                               "Written response", "No response.", "(Top)") if w in text]
+        assert not english, (path, english)
+    solution = " ".join(_visible_text(graded.course / "feedback" / "1001" / graded.assignment
+                                      / graded.notebook.replace(".ipynb", ".html")).split())
+    assert "note provisoire" in solution and "réponse rédigée : à corriger (sur " in solution
     # A failing hidden test still shows its French message to the student.
     wrong = next(s for s in graded.submissions.values() if s.kind == "cheat")
     text = _visible_text(graded.course / "feedback" / wrong.student_id / graded.assignment
@@ -392,6 +402,11 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
         main([assignment, "--report-only", "--scale", "20", "--course-dir", str(course),
               "--moodle-worksheet", str(worksheet)])
     assert (course / "grades" / f"{assignment}-moodle-worksheet.csv").read_bytes() == before
+    # Feedback that nbgrader fails to write stops the command instead of leaving last run's.
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write('\nc.HTMLExporter.template_name = "no-such-template"\n')
+    with pytest.raises(SystemExit, match="nbgrader generate_feedback failed"):
+        main([assignment, "--report-only", "--course-dir", str(course)])
     (tmp_path / "other.csv").write_text("Nom,Prénom\nTuring,Alan\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="no grade column"):
         main([assignment, "--report-only", "--course-dir", str(course),

@@ -50,12 +50,13 @@ from pathlib import Path
 from typing import Sequence
 
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
 
 from . import grading
 
-__all__ = ["MOODLE_FILE_REGEXP", "StripTracebacks", "StudentResult", "moodle_names",
-           "grade_assignment", "question_report", "main"]
+__all__ = ["MOODLE_FILE_REGEXP", "FEEDBACK_TEMPLATE_DIRS", "GetGradesFr", "StripTracebacks",
+           "StudentResult", "moodle_names", "grade_assignment", "question_report", "main"]
 
 #: File names of Moodle's "Download all submissions" zip, flat or in per-student folders:
 #: "Ada Lovelace_12345_assignsubmission_file_tp01-perceptron.ipynb" (flat),
@@ -81,6 +82,9 @@ WORKSHEET_MAXIMUM_COLUMNS = ("Maximum grade", "Maximum Grade", "Note maximale")
 #: A « Question » heading of an assignment: "## Question 3 — …", "## Questions 1 et 2 — …".
 _QUESTION_HEADING = re.compile(r"^#{1,6}\s*Questions?\s+(\d+(?:\s*(?:,|et)\s*\d+)*)", re.M)
 
+
+#: Where nbconvert finds the French feedback template, "feedback_fr" (nbgrader_config.py).
+FEEDBACK_TEMPLATE_DIRS = [str(Path(__file__).parent / "templates")]
 
 #: What the feedback says of a cell stopped at the per-cell time limit.
 TIMEOUT_MESSAGE = ("cellule arrêtée par la correction automatique, faute d'avoir terminé dans "
@@ -112,6 +116,32 @@ class StripTracebacks(Preprocessor):
                 output["evalue"] = _as_read(output)
                 output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}"]
         return cell, resources
+
+
+class GetGradesFr(GetGrades):
+    """nbgrader's GetGrades, plus what the French feedback template shows: the question each
+    graded cell belongs to ("Q3") and whether its score still waits for a human reader (a
+    written answer not graded yet scores 0 in nbgrader: the page says « à corriger »)."""
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            meta.pop("question", None)
+        for grade_id, label in _question_labels(nb.cells).items():
+            cell = next(c for c in nb.cells
+                        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+            if label != grade_id:
+                cell.metadata.nbgrader["question"] = label
+        nb, resources = super().preprocess(nb, resources)
+        resources["nbgrader"]["pending"] = any(
+            c.metadata.get("nbgrader", {}).get("pending") for c in nb.cells)
+        return nb, resources
+
+    def _get_score(self, cell, resources) -> None:
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
+                                          self.notebook_id, self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["pending"] = bool(grade.needs_manual_grade)
 
 
 def _as_read(output) -> str:
@@ -174,9 +204,12 @@ def _graded_cells(path: Path) -> dict[str, str]:
     to as students read it ("Q3", "Q1 et 2"): the last « Question » heading above it."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    return _question_labels(nbformat.read(path, as_version=4).cells)
+
+
+def _question_labels(notebook_cells) -> dict[str, str]:
     label, cells = None, {}
-    for cell in nb.cells:
+    for cell in notebook_cells:
         heading = _QUESTION_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
         if heading:
             label = "Q" + " ".join(heading.group(1).split())
@@ -782,8 +815,12 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     students = sorted(statuses)
     graded = [sid for sid in students if statuses[sid].status == "ok"]
     if graded:
-        _nbgrader(course, "generate_feedback", assignment, "--force",
-                  log=course / "downloaded" / assignment / "logs" / "generate_feedback.log")
+        log = course / "downloaded" / assignment / "logs" / "generate_feedback.log"
+        rc, _ = _nbgrader(course, "generate_feedback", assignment, "--force", log=log)
+        if rc != 0:  # the students would get no feedback, or last run's: stop and say so
+            raise SystemExit(f"error: nbgrader generate_feedback failed; see {log}. The grades "
+                             f"are in the gradebook: fix the cause, then run this command "
+                             f"again with --report-only.")
     expected_cells = list(questions)
     results = []
     for sid in students:
