@@ -402,6 +402,8 @@ def test_broken_submissions_are_reported_and_others_graded(tmp_path, tmp_path_fa
         main([assignment, "--report-only", "--scale", "20", "--course-dir", str(course),
               "--moodle-worksheet", str(worksheet)])
     assert (course / "grades" / f"{assignment}-moodle-worksheet.csv").read_bytes() == before
+    with pytest.raises(SystemExit, match="--scale must be a number > 0"):
+        main([assignment, "--report-only", "--scale", "0", "--course-dir", str(course)])
     # Feedback that nbgrader fails to write stops the command instead of leaving last run's.
     with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
         fh.write('\nc.HTMLExporter.template_name = "no-such-template"\n')

@@ -588,7 +588,7 @@ class _Marking:
 
     max_points: float                 # the notebook's total
     scale: float | None               # --scale: the maximum grade in Moodle, if not max_points
-    provisional: bool                 # --provisional: grade before the written answers are
+    provisional: bool                 # --provisional: grade before the written answers are read
     questions: dict[str, str]         # graded cell -> "Q3", in the notebook's order
 
     @property
@@ -840,8 +840,8 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     out = course / "grades"
     out.mkdir(exist_ok=True)
     _write_moodle_csv(out / f"{assignment}-moodle.csv", results, marking)
-    questions = question_report([r for r in results if r.status == "ok"], expected_cells)
-    _write_question_report(out / f"{assignment}-questions.csv", questions)
+    question_rows = question_report([r for r in results if r.status == "ok"], expected_cells)
+    _write_question_report(out / f"{assignment}-questions.csv", question_rows)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
     worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
     if worksheet is not None:
@@ -866,7 +866,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     print(f"nbgrader export: {out / f'{assignment}-nbgrader.csv'}")
     print(f"\nPer question (graded submissions; written answers once graded by hand): "
           f"{out / f'{assignment}-questions.csv'}")
-    for q in questions:
+    for q in question_rows:
         mean = "-" if q["mean"] is None else f"{q['mean']:.2f}"
         points = "?" if q["points"] is None else _fmt_points(q["points"])
         common = f"  most frequent: {q['frequent_errors'][0][1]} × {q['frequent_errors'][0][0][:90]}" \
