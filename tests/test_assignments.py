@@ -276,6 +276,7 @@ def test_question_report_counts_what_each_submission_lost(graded):
     assert set(graded.points) | set(graded.manual) == set(rows)
     for cell, points in graded.points.items():
         row = rows[cell]
+        assert re.fullmatch(r"Q\d+( et \d+)?", row["notebook question"]), row
         losers = [s for s in subs if s.kind == "release" or cell in s.lost]
         assert int(row["graded"]) == len(subs) and float(row["points"]) == points
         assert int(row["full marks"]) == len(subs) - len(losers), cell
@@ -450,7 +451,7 @@ def test_moodle_batches_layouts_and_mistakes(tmp_path, tmp_path_factory, capsys)
     assert main([assignment, "--moodle-zip", str(first), "--course-dir", str(course)]) == 0
     out = capsys.readouterr().out
     assert "'notes-du-prof.ipynb' is not named like a Moodle submission" in out
-    assert re.search(rf"\n  {test_ids[0]} +\d+/\d+ +full marks, mean [\d.]+/", out), "per-question summary"
+    assert re.search(rf"\n  Q1 +{test_ids[0]} +\d+/\d+ +full marks, mean [\d.]+/", out), "per-question summary"
     # The instructor grades 5001's written answer in formgrader (which clears the review flag);
     # then 5001 hands in again, with the late ones.
     written, written_points = next((m["grade_id"], float(m["points"]))

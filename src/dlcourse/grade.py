@@ -539,12 +539,15 @@ def question_report(results: Sequence[StudentResult], cells: Sequence[str]) -> l
     return rows
 
 
-def _write_question_report(path: Path, rows: list[dict]) -> None:
+def _write_question_report(path: Path, rows: list[dict], labels: dict[str, str]) -> None:
+    """The per-question CSV; ``labels`` gives each cell's question as students read it (Q3)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["question", "points", "graded", "full marks", "mean", "most frequent errors"])
+        writer.writerow(["question", "notebook question", "points", "graded", "full marks", "mean",
+                         "most frequent errors"])
         for row in rows:
-            writer.writerow([row["question"], "" if row["points"] is None else _fmt_points(row["points"]),
+            writer.writerow([row["question"], labels.get(row["question"], ""),
+                             "" if row["points"] is None else _fmt_points(row["points"]),
                              row["graded"], row["full_marks"],
                              "" if row["mean"] is None else f"{row['mean']:.2f}",
                              "\n".join(f"{n} × {message}" for message, n in row["frequent_errors"])])
@@ -841,7 +844,7 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
     out.mkdir(exist_ok=True)
     _write_moodle_csv(out / f"{assignment}-moodle.csv", results, marking)
     question_rows = question_report([r for r in results if r.status == "ok"], expected_cells)
-    _write_question_report(out / f"{assignment}-questions.csv", question_rows)
+    _write_question_report(out / f"{assignment}-questions.csv", question_rows, marking.questions)
     n_html = _write_feedback_zip(course, assignment, out / f"{assignment}-feedback.zip", results)
     worksheet_out = out / f"{assignment}-moodle-worksheet.csv"
     if worksheet is not None:
@@ -871,7 +874,8 @@ def grade_assignment(course: str | os.PathLike, assignment: str,
         points = "?" if q["points"] is None else _fmt_points(q["points"])
         common = f"  most frequent: {q['frequent_errors'][0][1]} × {q['frequent_errors'][0][0][:90]}" \
             if q["frequent_errors"] else ""
-        print(f"  {q['question']:<28} {q['full_marks']:>3}/{q['graded']:<3} full marks, mean "
+        print(f"  {marking.questions.get(q['question'], ''):<8} {q['question']:<28} "
+              f"{q['full_marks']:>3}/{q['graded']:<3} full marks, mean "
               f"{mean}/{points}{common}")
     if problems:
         print(f"{len(problems)} submission(s) could not be graded automatically (empty Grade "
