@@ -48,8 +48,9 @@ def _fold(app, doctree):
             continue
         parent = opening.parent
         following = parent.children[parent.index(opening) + 1:]
-        ends = [i for i, node in enumerate(following) if _html(node) == _CLOSING]
-        nested = [i for i, node in enumerate(following) if "<details" in (_html(node) or "")]
+        htmls = [_html(node) or "" for node in following]
+        ends = [i for i, html in enumerate(htmls) if html == _CLOSING]
+        nested = [i for i, html in enumerate(htmls) if "<details" in html]
         if not ends or (nested and nested[0] < ends[0]):
             logger.warning("a folded answer without its </details> (alone in its block, after a "
                            "blank line, before the next fold)", location=opening)

@@ -124,24 +124,20 @@ class GetGradesFr(GetGrades):
     written answer not graded yet scores 0 in nbgrader: the page says « à corriger »)."""
 
     def preprocess(self, nb, resources):
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            meta.pop("question", None)
-        for grade_id, label in _question_labels(nb.cells).items():
-            cell = next(c for c in nb.cells
-                        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-            if label != grade_id:
-                cell.metadata.nbgrader["question"] = label
+        for cell, question in _graded_with_questions(nb.cells):
+            if question:
+                cell.metadata.nbgrader["question"] = question
         nb, resources = super().preprocess(nb, resources)
         resources["nbgrader"]["pending"] = any(
             c.metadata.get("nbgrader", {}).get("pending") for c in nb.cells)
         return nb, resources
 
     def _get_score(self, cell, resources) -> None:
-        super()._get_score(cell, resources)
+        # GetGrades's own, plus the pending flag from the same gradebook row.
         grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
                                           self.notebook_id, self.assignment_id, self.student_id)
-        cell.metadata.nbgrader["pending"] = bool(grade.needs_manual_grade)
+        cell.metadata.nbgrader.update(score=grade.score, points=grade.max_score,
+                                      pending=bool(grade.needs_manual_grade))
 
 
 def _as_read(output) -> str:
@@ -204,19 +200,20 @@ def _graded_cells(path: Path) -> dict[str, str]:
     to as students read it ("Q3", "Q1 et 2"): the last « Question » heading above it."""
     import nbformat
 
-    return _question_labels(nbformat.read(path, as_version=4).cells)
+    cells = _graded_with_questions(nbformat.read(path, as_version=4).cells)
+    return {cell.metadata.nbgrader["grade_id"]: question or cell.metadata.nbgrader["grade_id"]
+            for cell, question in cells}
 
 
-def _question_labels(notebook_cells) -> dict[str, str]:
-    label, cells = None, {}
+def _graded_with_questions(notebook_cells):
+    """(graded cell, "Q3" or None) in order: the last « Question » heading above each."""
+    question = None
     for cell in notebook_cells:
         heading = _QUESTION_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
         if heading:
-            label = "Q" + " ".join(heading.group(1).split())
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            cells[meta["grade_id"]] = label or meta["grade_id"]
-    return cells
+            question = "Q" + " ".join(heading.group(1).split())
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            yield cell, question
 
 
 def _env() -> dict[str, str]:
@@ -333,8 +330,8 @@ def _name_students(course: Path, names: dict[str, str]) -> None:
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for sid, full_name in names.items():
-            first, _, last = full_name.strip().partition(" ")
             if full_name.strip():
+                first, _, last = full_name.strip().partition(" ")
                 gb.update_or_create_student(sid, first_name=first, last_name=last)
 
 
@@ -603,11 +600,12 @@ def _comment(r: StudentResult, marking: _Marking) -> str:
     """What the student reads in Moodle: the points per question, then the notes."""
     parts = list(r.notes)
     if r.score is not None:
-        order = list(marking.questions)
+        scores = {name: (s, m) for name, s, m in r.cells}
         by_question: dict[str, list[tuple[float | None, float]]] = {}
-        for name, s, m in sorted(r.cells, key=lambda c: order.index(c[0]) if c[0] in order
-                                 else len(order)):
-            by_question.setdefault(marking.questions.get(name, name), []).append((s, m))
+        # In the notebook's order; a cell the release does not have (none should) goes last.
+        for name in [*marking.questions, *(n for n in scores if n not in marking.questions)]:
+            if name in scores:
+                by_question.setdefault(marking.questions.get(name, name), []).append(scores[name])
         detail = " ; ".join(
             f"{q} à corriger (sur {_fmt_points(sum(m for _, m in cells))})"
             if any(s is None for s, _ in cells) else
@@ -677,9 +675,9 @@ def _check_worksheet_maximum(worksheet: tuple[list[list[str]], int, int | None],
     rows = worksheet[0]
     header = [h.strip() for h in rows[0]]
     col = next((i for i, h in enumerate(header) if h in WORKSHEET_MAXIMUM_COLUMNS), None)
-    values = {row[col].strip() for row in rows[1:] if col is not None and len(row) > col
-              and row[col].strip()}
-    for value in values:
+    if col is None:
+        return
+    for value in {row[col].strip() for row in rows[1:] if len(row) > col and row[col].strip()}:
         try:
             maximum = float(value.replace("\u00a0", "").replace(" ", "").replace(",", "."))
         except ValueError:
